@@ -1,0 +1,81 @@
+/**
+ * One error base for the whole project. `retriable` decides what a worker does:
+ * retriable -> do not commit the offset, try again; not retriable -> dead-letter with `code`.
+ * Every code is documented in docs/errors.md (a test checks that).
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: 'Configuration failed validation; the service refuses to start.',
+  POLICY_INVALID: 'The policy file failed validation; the service refuses to start.',
+  AUTH_TOKEN_MISSING: 'The record carries no access token header.',
+  AUTH_TOKEN_MALFORMED: 'The access token is not a well-formed JWT.',
+  AUTH_TOKEN_EXPIRED: 'The token had expired at the record timestamp (beyond allowed skew).',
+  AUTH_TOKEN_NOT_YET_VALID: 'The token was not yet valid at the record timestamp (beyond allowed skew).',
+  AUTH_ISSUER_MISMATCH: 'The token was issued by an issuer other than the configured one.',
+  AUTH_AUDIENCE_MISMATCH: 'The token is not meant for this broker (audience).',
+  AUTH_ALGORITHM_REFUSED: 'The token is signed with an algorithm outside the allow-list (e.g. none, HS256).',
+  AUTH_SIGNATURE_INVALID: 'The token signature does not verify against the issuer keys.',
+  AUTH_UNKNOWN_KEY: 'The token names a key id the issuer does not publish.',
+  AUTH_CLAIMS_MISSING: 'The token lacks the tenant or agent claim.',
+  AUTH_ISSUER_UNREACHABLE: 'The issuer JWKS could not be fetched (retriable).',
+  IDENTITY_MISMATCH: 'The payload claims a tenant or agent other than the verified token.',
+  RECORD_TOO_LARGE: 'The record exceeds the configured size limit.',
+  RECORD_MALFORMED: 'The record could not be decoded with its writer schema.',
+  SCHEMA_UNKNOWN: 'The record names a writer schema this reader does not know.',
+  POLICY_TENANT_UNKNOWN: 'The verified tenant has no entry in the policy file.',
+  POLICY_REGION_REFUSED: 'Policy refuses the requested region for this tenant.',
+  BUCKET_LOCATION_MISMATCH: 'A bucket reports a location outside its region allow-list; writes are stopped.',
+  STORAGE_UNAVAILABLE: 'The object store could not be reached (retriable).',
+  KAFKA_UNAVAILABLE: 'Kafka could not be reached or refused an operation (retriable).',
+  SCAN_INPUT_INVALID: 'A scan input line is not a JSON object with string id and text.',
+  INTERNAL: 'An unexpected internal fault.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface TracefenceErrorOptions {
+  retriable?: boolean;
+  cause?: unknown;
+  /** Path of the field at fault (config key, record field), when there is one. */
+  path?: string;
+}
+
+export class TracefenceError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: TracefenceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TracefenceError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    this.path = options.path;
+  }
+}
+
+/** One validation problem, with the dotted path of the field at fault. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends TracefenceError {
+  readonly issues: readonly ValidationIssue[];
+  constructor(code: 'CONFIG_INVALID' | 'POLICY_INVALID', source: string, issues: readonly ValidationIssue[]) {
+    const lines = issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n');
+    super(code, `${source} is invalid:\n${lines}`, { path: issues[0]?.path });
+    this.name = 'ValidationError';
+    this.issues = issues;
+  }
+}
+
+export function isTracefenceError(err: unknown): err is TracefenceError {
+  return err instanceof TracefenceError;
+}
+
+/** Message safe to show a user: never a stack trace. */
+export function describeError(err: unknown): string {
+  if (err instanceof TracefenceError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
