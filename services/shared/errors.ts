@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   KAFKA_UNAVAILABLE: 'Kafka could not be reached or refused an operation (retriable).',
   SCAN_INPUT_INVALID: 'A scan input line is not a JSON object with string id and text.',
   INTERNAL: 'An unexpected internal fault.',
+  AUTH_TOKEN_TYPE_MISMATCH: 'The token\'s typ header is not the required one (e.g. an ID token sent as an access token).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
