@@ -1,0 +1,151 @@
+/**
+ * The policy worker's Kafka loop: consume the ingest topic and, per chunk of records, write
+ * every outcome (region/held/dead-letter record + audit event) and the consumed offsets in ONE
+ * Kafka transaction (invariant 4). A crash aborts the open transaction; the records are
+ * consumed again and nothing appears twice downstream for read_committed consumers.
+ */
+import type { Consumer, Producer, KafkaMessage } from 'kafkajs';
+import { createKafka } from '../shared/kafka/kafka-client.js';
+import { describeError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { IngestRecord, Outcome, OutboundRecord, RecordProcessor } from './record-processor.js';
+import type { PolicyWorkerMetrics } from './policy-worker-metrics.js';
+
+export interface PolicyWorkerOptions {
+  brokers: string[];
+  ingestTopic: string;
+  groupId: string;
+  /** Stable per instance: a restart with the same id fences the crashed instance at once. */
+  transactionalId: string;
+  /** Records per transaction at most. */
+  maxRecordsPerTransaction: number;
+  transactionTimeoutMs: number;
+  sessionTimeoutMs: number;
+}
+
+export interface PolicyWorkerDeps {
+  processor: RecordProcessor;
+  metrics: PolicyWorkerMetrics;
+  logger: Logger;
+}
+
+export interface PolicyWorker {
+  start(): Promise<void>;
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+const RETRIABLE_TXN = /CONCURRENT_TRANSACTIONS|another operation is in progress|COORDINATOR_LOAD_IN_PROGRESS|NOT_COORDINATOR/i;
+
+function toIngestRecord(topic: string, partition: number, m: KafkaMessage): IngestRecord {
+  return { topic, partition, offset: m.offset, timestampMs: Number(m.timestamp), headers: m.headers ?? {}, value: m.value };
+}
+
+export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWorkerDeps): PolicyWorker {
+  const { processor, metrics, logger } = deps;
+  const kafka = createKafka({ brokers: options.brokers, clientId: 'tracefence-policy-worker' }, logger);
+  const producer: Producer = kafka.producer({
+    transactionalId: options.transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: options.transactionTimeoutMs,
+    allowAutoTopicCreation: false,
+  });
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: false,
+    sessionTimeout: options.sessionTimeoutMs,
+    heartbeatInterval: Math.max(1000, Math.floor(options.sessionTimeoutMs / 10)),
+    allowAutoTopicCreation: false,
+  });
+  let running = false;
+  let closed = false;
+
+  /** kafkajs reports back-to-back transaction races as errors; they clear on retry. */
+  async function commitTransaction(records: OutboundRecord[], topic: string, partition: number, nextOffset: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const tx = await producer.transaction();
+      try {
+        const byTopic = new Map<string, OutboundRecord[]>();
+        for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+        if (byTopic.size > 0) {
+          await tx.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([t, rs]) => ({ topic: t, messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) })),
+          });
+        }
+        await tx.sendOffsets({ consumerGroupId: options.groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
+        await tx.commit();
+        metrics.transactions.inc({ result: 'committed' });
+        return;
+      } catch (err) {
+        await tx.abort().catch(() => undefined);
+        metrics.transactions.inc({ result: 'aborted' });
+        if (attempt >= 5 || !RETRIABLE_TXN.test(describeError(err))) throw err;
+        logger.warn({ attempt, err: describeError(err) }, 'transaction retried');
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt + Math.random() * 50));
+      }
+    }
+  }
+
+  function count(outcome: Outcome): void {
+    if (outcome.kind === 'routed') metrics.routed.inc({ region: outcome.region ?? 'unknown' });
+    else if (outcome.kind === 'held') metrics.held.inc({ reason: outcome.reasonCode ?? 'unknown' });
+    else metrics.deadLettered.inc({ reason: outcome.reasonCode ?? 'unknown' });
+    for (const [type, n] of Object.entries(outcome.findingCounts)) metrics.findings.inc({ type }, n);
+  }
+
+  return {
+    async start() {
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: [options.ingestTopic], fromBeginning: true });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        running = true;
+      });
+      consumer.on(consumer.events.CRASH, (e) => {
+        running = false;
+        logger.error({ err: describeError(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const lag = Number(batch.offsetLag());
+          if (Number.isFinite(lag)) metrics.lag.set({ partition: String(batch.partition) }, lag);
+          const messages = batch.messages;
+          for (let i = 0; i < messages.length; i += options.maxRecordsPerTransaction) {
+            // On shutdown or rebalance stop between transactions: the rest is consumed again later.
+            if (!isRunning() || isStale()) return;
+            const chunk = messages.slice(i, i + options.maxRecordsPerTransaction);
+            const outbound: OutboundRecord[] = [];
+            const outcomes: Outcome[] = [];
+            for (const m of chunk) {
+              const end = metrics.latency.startTimer();
+              const outcome = await processor.process(toIngestRecord(batch.topic, batch.partition, m));
+              end();
+              outcomes.push(outcome);
+              outbound.push(...outcome.records);
+            }
+            const last = chunk[chunk.length - 1];
+            if (last === undefined) continue;
+            await commitTransaction(outbound, batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString());
+            resolveOffset(last.offset);
+            metrics.consumed.inc(chunk.length);
+            for (const o of outcomes) count(o);
+            await heartbeat();
+          }
+        },
+      });
+    },
+    isReady: () => running && !closed,
+    async close() {
+      if (closed) return;
+      closed = true;
+      running = false;
+      // consumer.disconnect waits for the batch in progress: its open transaction commits or aborts first.
+      await consumer.disconnect().catch((err: unknown) => logger.error({ err: describeError(err) }, 'consumer disconnect failed'));
+      await producer.disconnect().catch((err: unknown) => logger.error({ err: describeError(err) }, 'producer disconnect failed'));
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Masks every free-text string of a trace before it leaves the ingest topic (invariant 3).
+ * Structural identifiers (ids, enums, region names) are left alone; everything else is
+ * scanned: message parts, reasoning, tool arguments and results (as JSON when they parse,
+ * so key-name rules apply), attributes, labels, names and status messages.
+ */
+import type { ReasoningTrace } from '../shared/avro/index.js';
+import type { Classifier, Finding, Masker, PathFinding } from '../classifier/types.js';
+
+/** Fields that hold identifiers or enumerations, never user content. */
+const STRUCTURAL_KEYS = new Set([
+  'recordId',
+  'traceId',
+  'tenant',
+  'agent',
+  'stepId',
+  'parentStepIds',
+  'kind',
+  'type',
+  'role',
+  'toolCallId',
+  'callId',
+  'dataSubjectRegion',
+  'residencyHint',
+  'schemaVersion',
+  'operation',
+  'provider',
+  'requestModel',
+  'responseModel',
+  'responseId',
+  'finishReasons',
+  'finishReason',
+  'code',
+]);
+
+/** Map-valued fields whose keys are attribute names and whose values may be JSON text. */
+const MAP_KEYS = new Set(['attributes', 'labels']);
+
+export interface ScrubResult {
+  trace: ReasoningTrace;
+  findingCounts: Record<string, number>;
+}
+
+export interface TraceScrubber {
+  scrub(trace: ReasoningTrace): ScrubResult;
+}
+
+function looksLikeJson(text: string): boolean {
+  const c = text.trimStart()[0];
+  return c === '{' || c === '[';
+}
+
+export function createTraceScrubber(classifier: Classifier, masker: Masker): TraceScrubber {
+  const count = (counts: Record<string, number>, findings: readonly Finding[]): void => {
+    for (const f of findings) counts[f.type] = (counts[f.type] ?? 0) + 1;
+  };
+
+  const maskString = (text: string, counts: Record<string, number>): string => {
+    if (looksLikeJson(text)) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed !== undefined) {
+        const { value, findings } = masker.maskValue(parsed);
+        count(counts, findings);
+        return JSON.stringify(value);
+      }
+    }
+    const findings = classifier.scanText(text);
+    if (findings.length === 0) return text;
+    count(counts, findings);
+    return masker.maskText(text, findings);
+  };
+
+  /** A map of name -> text: key-name rules see the names (a label "password" is masked whatever it holds). */
+  const maskMap = (map: Record<string, string>, counts: Record<string, number>): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [key, text] of Object.entries(map)) {
+      const rule = classifier.matchKeyName(key);
+      if (rule !== undefined) {
+        const finding: PathFinding = { type: rule.type, start: 0, end: text.length, path: [key], ...(rule.subtype === undefined ? {} : { subtype: rule.subtype }) };
+        count(counts, [finding]);
+        const masked = masker.maskValue({ [key]: text }).value as Record<string, unknown>;
+        out[key] = typeof masked[key] === 'string' ? (masked[key] as string) : JSON.stringify(masked[key] ?? null);
+      } else {
+        out[key] = maskString(text, counts);
+      }
+    }
+    return out;
+  };
+
+  const walk = (value: unknown, key: string | undefined, counts: Record<string, number>): unknown => {
+    if (key !== undefined && STRUCTURAL_KEYS.has(key)) return value;
+    if (typeof value === 'string') return maskString(value, counts);
+    if (Array.isArray(value)) return value.map((v) => walk(v, undefined, counts));
+    if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+      if (key !== undefined && MAP_KEYS.has(key)) return maskMap(value as Record<string, string>, counts);
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = walk(v, k, counts);
+      return out;
+    }
+    return value;
+  };
+
+  return {
+    scrub(trace) {
+      const findingCounts: Record<string, number> = {};
+      const masked = walk(trace, undefined, findingCounts) as ReasoningTrace;
+      return { trace: masked, findingCounts };
+    },
+  };
+}
