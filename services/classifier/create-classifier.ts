@@ -1,0 +1,93 @@
+import { TracefenceError } from '../shared/errors.js';
+import { resolveClassifierOptions } from './classifier-options.js';
+import { createCustomDetector } from './custom-detector.js';
+import { createCryptoDetector } from './detectors/crypto-detector.js';
+import type { Candidate, Detector } from './detectors/detector.js';
+import { createEmailDetector } from './detectors/email-detector.js';
+import { createIbanDetector } from './detectors/iban-detector.js';
+import { createIpv6Detector } from './detectors/ipv6-detector.js';
+import { createKeyValueDetector } from './detectors/key-value-detector.js';
+import { createNumberDetector } from './detectors/number-detector.js';
+import { createSecretDetector } from './detectors/secret-detector.js';
+import { createKeyNameMatcher, isPlaceholderValue } from './key-name-rules.js';
+import { resolveOverlaps } from './resolve-overlaps.js';
+import type { Classifier, ClassifierOptions, Finding, PathFinding } from './types.js';
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Builds a classifier: the built-in detectors for the enabled types plus configured ones.
+ * Throws a ValidationError (CONFIG_INVALID) listing every problem in `options`.
+ */
+export function createClassifier(options: ClassifierOptions = {}): Classifier {
+  const opts = resolveClassifierOptions(options);
+  const enabled = opts.types;
+  const matchKey = createKeyNameMatcher(opts.keyNameRules);
+
+  const all: Detector[] = [
+    createSecretDetector(),
+    createKeyValueDetector(matchKey),
+    createEmailDetector(),
+    createNumberDetector(enabled),
+    createIbanDetector(),
+    createIpv6Detector(),
+    createCryptoDetector(),
+    ...opts.customDetectors.map(createCustomDetector),
+  ];
+  const detectors = all.filter((d) => d.types.some((t) => enabled.has(t)));
+
+  function scanText(text: string): Finding[] {
+    if (typeof text !== 'string' || text.length < 3) return [];
+    const candidates: Candidate[] = [];
+    for (const d of detectors) d.scan(text, candidates);
+    if (candidates.length === 0) return [];
+    return resolveOverlaps(candidates.filter((c) => enabled.has(c.type)));
+  }
+
+  function keyRule(key: string): { type: string; subtype?: string } | undefined {
+    const rule = matchKey(key);
+    return rule !== undefined && enabled.has(rule.type) ? rule : undefined;
+  }
+
+  function walk(value: unknown, path: string[], depth: number, out: PathFinding[]): void {
+    if (typeof value === 'string') {
+      for (const f of scanText(value)) out.push({ ...f, path });
+      return;
+    }
+    if (typeof value !== 'object' || value === null) return;
+    if (depth >= opts.maxDepth) {
+      throw new TracefenceError('SCAN_INPUT_INVALID', `value nested deeper than ${opts.maxDepth} levels`, { path: path.join('.') });
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) walk(value[i], [...path, String(i)], depth + 1, out);
+      return;
+    }
+    if (!isPlainObject(value)) return;
+    for (const [key, v] of Object.entries(value)) {
+      const at = [...path, key];
+      const rule = keyRule(key);
+      const sensitive = rule !== undefined && v !== null && v !== undefined && typeof v !== 'boolean';
+      if (sensitive && !(typeof v === 'string' && isPlaceholderValue(v))) {
+        const base = rule.subtype === undefined ? { type: rule.type } : { type: rule.type, subtype: rule.subtype };
+        out.push(typeof v === 'string' ? { ...base, start: 0, end: v.length, path: at } : { ...base, start: 0, end: 0, path: at, wholeValue: true });
+        continue;
+      }
+      walk(v, at, depth + 1, out);
+    }
+  }
+
+  return Object.freeze({
+    maxDepth: opts.maxDepth,
+    scanText,
+    scanValue(value: unknown, path: string[] = []): PathFinding[] {
+      const out: PathFinding[] = [];
+      walk(value, path, 0, out);
+      return out;
+    },
+    matchKeyName: keyRule,
+  });
+}

@@ -1,0 +1,45 @@
+import { IBAN_LENGTHS, ibanValid } from '../checksums.js';
+import { type Candidate, type Detector, PRIORITY, isAlnum, leftBoundary } from './detector.js';
+
+/** Two letters and two check digits: the only way an IBAN can start. */
+const START = /[A-Za-z]{2}\d{2}/g;
+
+/**
+ * IBAN_CODE: country code, registered length for that country, check digits, mod 97 == 1.
+ * Accepts the compact form and groups separated by single spaces.
+ */
+export function createIbanDetector(): Detector {
+  return {
+    name: 'iban',
+    types: ['IBAN_CODE'],
+    scan(text: string, out: Candidate[]): void {
+      START.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = START.exec(text)) !== null) {
+        const s = m.index;
+        const len = IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()];
+        if (len === undefined || !leftBoundary(text, s)) continue;
+        // Collect exactly `len` alphanumerics, allowing one space between groups.
+        let i = s;
+        let compact = '';
+        while (i < text.length && compact.length < len) {
+          const c = text.charCodeAt(i);
+          if (isAlnum(c)) {
+            compact += text[i];
+            i++;
+          } else if (c === 32 && compact.length >= 4 && i + 1 < text.length && isAlnum(text.charCodeAt(i + 1))) {
+            i++;
+          } else {
+            break;
+          }
+        }
+        if (compact.length !== len) continue;
+        if (i < text.length && isAlnum(text.charCodeAt(i))) continue;
+        if (ibanValid(compact)) {
+          out.push({ type: 'IBAN_CODE', start: s, end: i, priority: PRIORITY.validated });
+          START.lastIndex = i;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { isIPv6 } from 'node:net';
+import { type Candidate, type Detector, PRIORITY, isWordChar } from './detector.js';
+
+const MAX_LEN = 45; // longest textual IPv6 address, IPv4 tail included
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+function isAddrChar(c: number): boolean {
+  return isHex(c) || c === 58 || c === 46;
+}
+
+/**
+ * IP_ADDRESS (v6): anchored on ':' with a hex digit or ':' on both sides, expanded over at most 45
+ * address characters, then validated by node:net. Needs a digit and two groups, so `a::b` and
+ * `std::vector` do not fire; MAC addresses and clock times fail validation.
+ */
+export function createIpv6Detector(): Detector {
+  return {
+    name: 'ipv6',
+    types: ['IP_ADDRESS'],
+    scan(text: string, out: Candidate[]): void {
+      let c = text.indexOf(':');
+      while (c !== -1) {
+        let next = c + 1;
+        const before = c > 0 ? text.charCodeAt(c - 1) : 0;
+        const after = c + 1 < text.length ? text.charCodeAt(c + 1) : 0;
+        if ((isHex(before) || before === 58) && (isHex(after) || after === 58)) {
+          let s = c;
+          while (s > 0 && c - s < MAX_LEN && isAddrChar(text.charCodeAt(s - 1))) s--;
+          let e = c + 1;
+          while (e < text.length && e - s < MAX_LEN && isAddrChar(text.charCodeAt(e))) e++;
+          next = e;
+          const leftOk = s === 0 || !(isWordChar(text.charCodeAt(s - 1)) || isAddrChar(text.charCodeAt(s - 1)));
+          const rightOk = e >= text.length || !isWordChar(text.charCodeAt(e));
+          if (leftOk && rightOk) {
+            // Trailing '.' or ':' may be punctuation.
+            for (let k = 0; k < 3 && e > s; k++) {
+              const cand = text.slice(s, e);
+              if (plausible(cand) && isIPv6(cand)) {
+                out.push({ type: 'IP_ADDRESS', start: s, end: e, priority: PRIORITY.validated });
+                break;
+              }
+              const last = text.charCodeAt(e - 1);
+              if (last !== 46 && last !== 58) break;
+              e--;
+            }
+          }
+        }
+        c = text.indexOf(':', next);
+      }
+    },
+  };
+}
+
+function plausible(cand: string): boolean {
+  if (!/\d/.test(cand)) return false;
+  let groups = 0;
+  for (const g of cand.split(':')) if (g.length > 0) groups++;
+  return groups >= 2;
+}

@@ -1,0 +1,84 @@
+import { type KeyNameMatcher, isPlaceholderValue } from '../key-name-rules.js';
+import { type Candidate, type Detector, PRIORITY } from './detector.js';
+
+/** Words that end sensitive key names; the detector only looks where one occurs. */
+const KEY_WORD = /pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|auth(?:orization)?|credentials?|cookie|session[_-]?id|ssn|social[_-]?security/gi;
+
+const MAX_KEY = 64;
+// After the key: closing quote (same as the opening one), separator, then the value (group 1).
+const JSON_VALUE = /\s{0,64}:\s{0,64}"((?:[^"\\\n]|\\.){1,2048})"/dy;
+const JSON_NUMBER = /\s{0,64}:\s{0,64}(-?\d[\d.eE+-]{0,40})/dy;
+const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:[^"\\]|\\[^"]){1,2048})\\"/dy;
+const SINGLE_QUOTED_VALUE = /\s{0,64}[:=]\s{0,64}'([^'\\\n]{1,2048})'/dy;
+const BARE_VALUE = /[ \t]{0,64}([:=])[ \t]{0,64}"?(?:(?:Bearer|Basic|Token|Digest) +)?([^\s"',;&<>)}\]]{1,2048})/diy;
+
+function isKeyChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 46;
+}
+
+function group1(re: RegExp, text: string, p: number): [number, number] | undefined {
+  re.lastIndex = p;
+  return re.exec(text)?.indices?.[1];
+}
+
+function group2(re: RegExp, text: string, p: number): { sep: string; span: [number, number] } | undefined {
+  re.lastIndex = p;
+  const m = re.exec(text);
+  const span = m?.indices?.[2];
+  return m === null || span === undefined ? undefined : { sep: m[1]!, span };
+}
+
+/** Where the value of the key at [ks, ke) is, if the text has a key-value shape there. */
+function valueSpan(text: string, ks: number, ke: number): [number, number] | undefined {
+  const open = ks > 0 ? text[ks - 1] : '';
+  if (open === '"' && ks > 1 && text[ks - 2] === '\\' && text[ke] === '\\' && text[ke + 1] === '"') {
+    return group1(ESCAPED_JSON_VALUE, text, ke + 2); // JSON inside a JSON string
+  }
+  if (open === '"' && text[ke] === '"') return group1(JSON_VALUE, text, ke + 1) ?? group1(JSON_NUMBER, text, ke + 1);
+  if (open === "'" && text[ke] === "'") return group1(SINGLE_QUOTED_VALUE, text, ke + 1);
+  const bare = group2(BARE_VALUE, text, ke);
+  if (bare === undefined) return undefined;
+  const shellLike = ks === 0 || /[\s;&?"'`(]/.test(open ?? '');
+  if (!shellLike) return undefined;
+  // `key: value` only at the start of a line (YAML, HTTP headers); prose uses colons too.
+  if (bare.sep === ':' && !/(?:^|\n)[ \t-]*$/.test(text.slice(Math.max(0, ks - 80), ks))) return undefined;
+  return bare.span;
+}
+
+/**
+ * Key-name rules inside text: `"password": "..."` (also escaped JSON inside JSON strings and
+ * Python-style quotes), `API_KEY=...`, `Password=...;` in connection strings, and
+ * `password: ...` at the start of a line (YAML, HTTP headers).
+ */
+export function createKeyValueDetector(matchKey: KeyNameMatcher): Detector {
+  return {
+    name: 'key-value',
+    types: ['SECRET', 'US_SSN'],
+    scan(text: string, out: Candidate[]): void {
+      KEY_WORD.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = KEY_WORD.exec(text)) !== null) {
+        let ke = m.index + m[0].length;
+        while (ke < text.length && ke - m.index < MAX_KEY && isKeyChar(text.charCodeAt(ke))) ke++;
+        let ks = m.index;
+        while (ks > 0 && m.index - ks < MAX_KEY && isKeyChar(text.charCodeAt(ks - 1))) ks--;
+        KEY_WORD.lastIndex = ke;
+        const key = text.slice(ks, ke);
+        const rule = matchKey(key);
+        if (rule === undefined) continue;
+        const span = valueSpan(text, ks, ke);
+        if (span === undefined) continue;
+        const value = text.slice(span[0], span[1]);
+        if (isPlaceholderValue(value)) continue;
+        if (rule.subtype === 'password' && /pwd$/i.test(key) && /^[/~]/.test(value)) continue;
+        out.push({
+          type: rule.type,
+          ...(rule.subtype === undefined ? {} : { subtype: rule.subtype }),
+          start: span[0],
+          end: span[1],
+          priority: PRIORITY.secret - 0.5,
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,167 @@
+import { luhnValid } from '../checksums.js';
+import type { EntityType } from '../types.js';
+import { type Candidate, type Detector, PRIORITY, contextBefore, isDigit, leftBoundary, rightBoundary } from './detector.js';
+import { matchPhone } from './phone-matcher.js';
+
+/** Runs of digits and the separators numbers are written with; unbounded but backtracking-free. */
+const RUN = /[+(]?\d[\d \-.()/]*/g;
+const CARD_GROUPED = /\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5}/y;
+const SSN = /\d{3}([- .])\d{2}\1\d{4}/y;
+const IPV4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/y;
+const SSN_CONTEXT = /ssn|social security|soc\.? sec/;
+const VERSION_CONTEXT = /version|release|\bver\b|\bv$|build/;
+
+/** Issuer prefixes and lengths of the major card schemes: a Luhn-valid number outside them is not a card. */
+function cardIssuerValid(d: string): boolean {
+  const n = d.length;
+  const p2 = Number(d.slice(0, 2));
+  const p3 = Number(d.slice(0, 3));
+  const p4 = Number(d.slice(0, 4));
+  if (d[0] === '4') return n === 13 || n === 16 || n === 19; // Visa
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16; // Mastercard
+  if (p2 === 34 || p2 === 37) return n === 15; // Amex
+  if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) return n >= 16 && n <= 19; // Discover
+  if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19; // JCB
+  if ((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) return n >= 14 && n <= 19; // Diners
+  if (p2 === 62) return n >= 16 && n <= 19; // UnionPay
+  if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return n >= 12 && n <= 19; // Maestro
+  return false;
+}
+
+function cardValid(digits: string): boolean {
+  return cardIssuerValid(digits) && luhnValid(digits) && !/^(\d)\1+$/.test(digits);
+}
+
+/**
+ * SSN rules of the SSA: area 000, 666 and 900-999 never issued, group 00 and serial 0000 invalid;
+ * a few numbers published as examples (078-05-1120, 123-45-6789) are refused as well.
+ */
+export function ssnValid(d: string): boolean {
+  if (d.length !== 9) return false;
+  const area = Number(d.slice(0, 3));
+  if (area === 0 || area === 666 || area >= 900) return false;
+  if (d.slice(3, 5) === '00' || d.slice(5) === '0000') return false;
+  if (d === '078051120' || d === '123456789' || d === '219099999' || /^(\d)\1+$/.test(d)) return false;
+  return true;
+}
+
+function octet(s: string | undefined): boolean {
+  if (s === undefined || s.length === 0) return false;
+  if (s.length > 1 && s[0] === '0') return false; // 01.02.03.04 reads as a version or date, not an address
+  return Number(s) <= 255;
+}
+
+function digitRun(text: string, p: number): number {
+  let j = p;
+  while (j < text.length && isDigit(text.charCodeAt(j))) j++;
+  return j - p;
+}
+
+function stick(re: RegExp, text: string, p: number): RegExpExecArray | null {
+  re.lastIndex = p;
+  return re.exec(text);
+}
+
+/**
+ * CREDIT_CARD, US_SSN, IP_ADDRESS (v4) and PHONE_NUMBER in one pass: a cheap regex finds runs of
+ * digits and separators, then each token start inside a run is tried against the typed matchers
+ * (validated ones first).
+ */
+export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector {
+  const card = enabled.has('CREDIT_CARD');
+  const ssn = enabled.has('US_SSN');
+  const ip = enabled.has('IP_ADDRESS');
+  const phone = enabled.has('PHONE_NUMBER');
+
+  function tryAt(text: string, p: number, out: Candidate[]): number {
+    const first = text.charCodeAt(p);
+    if (isDigit(first)) {
+      const len = digitRun(text, p);
+      if (card) {
+        if (len >= 12 && len <= 19) {
+          const e = p + len;
+          if (rightBoundary(text, e) && cardValid(text.slice(p, e))) {
+            out.push({ type: 'CREDIT_CARD', start: p, end: e, priority: PRIORITY.validated });
+            return e;
+          }
+        } else if (len === 4) {
+          const m = stick(CARD_GROUPED, text, p);
+          if (m !== null) {
+            let e = p + m[0].length;
+            let d = m[0].replace(/[ -]/g, '');
+            if (!(rightBoundary(text, e) && cardValid(d)) && d.length === 19) {
+              e -= 4;
+              d = d.slice(0, 16);
+            }
+            if (rightBoundary(text, e) && cardValid(d)) {
+              out.push({ type: 'CREDIT_CARD', start: p, end: e, priority: PRIORITY.validated });
+              return e;
+            }
+          }
+        }
+      }
+      if (ssn) {
+        if (len === 3) {
+          const m = stick(SSN, text, p);
+          if (m !== null) {
+            const e = p + m[0].length;
+            const d = m[0].replace(/[- .]/g, '');
+            if (rightBoundary(text, e) && ssnValid(d) && (m[1] !== '.' || SSN_CONTEXT.test(contextBefore(text, p, 40)))) {
+              out.push({ type: 'US_SSN', start: p, end: p + m[0].length, priority: PRIORITY.validated });
+              return e;
+            }
+          }
+        } else if (len === 9 && rightBoundary(text, p + 9) && ssnValid(text.slice(p, p + 9)) && SSN_CONTEXT.test(contextBefore(text, p, 40))) {
+          out.push({ type: 'US_SSN', start: p, end: p + 9, priority: PRIORITY.validated });
+          return p + 9;
+        }
+      }
+      if (ip && len <= 3 && text.charCodeAt(p + len) === 46) {
+        const m = stick(IPV4, text, p);
+        if (m !== null && octet(m[1]) && octet(m[2]) && octet(m[3]) && octet(m[4])) {
+          const e = p + m[0].length;
+          const dottedBefore = p >= 2 && text.charCodeAt(p - 1) === 46 && isDigit(text.charCodeAt(p - 2));
+          if (rightBoundary(text, e) && !dottedBefore && !VERSION_CONTEXT.test(contextBefore(text, p, 12))) {
+            out.push({ type: 'IP_ADDRESS', start: p, end: e, priority: PRIORITY.validated });
+            return e;
+          }
+        }
+      }
+    }
+    if (phone) {
+      const e = matchPhone(text, p);
+      if (e > p) {
+        out.push({ type: 'PHONE_NUMBER', start: p, end: e, priority: PRIORITY.format });
+        return e;
+      }
+    }
+    return -1;
+  }
+
+  return {
+    name: 'number',
+    types: ['CREDIT_CARD', 'US_SSN', 'IP_ADDRESS', 'PHONE_NUMBER'],
+    scan(text: string, out: Candidate[]): void {
+      RUN.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = RUN.exec(text)) !== null) {
+        const s = m.index;
+        const e = s + m[0].length;
+        if (e - s < 4) continue;
+        let p = s;
+        while (p < e) {
+          const c = text.charCodeAt(p);
+          const startable = isDigit(c) || c === 43 || c === 40;
+          if (startable && leftBoundary(text, p) && (p === s || !isDigit(text.charCodeAt(p - 1)))) {
+            const end = tryAt(text, p, out);
+            if (end > p) {
+              p = end;
+              continue;
+            }
+          }
+          p++;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { type Candidate, type Detector, PRIORITY } from './detector.js';
+import { SECRET_RULES, type SecretRule } from './secret-rules.js';
+
+const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/y;
+const PEM_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/y;
+const PEM_MAX = 64 * 1024;
+const DEFAULT_BOUNDARY = /[A-Za-z0-9]/;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+interface CompiledRule {
+  rule: SecretRule;
+  re: RegExp;
+  boundary: RegExp;
+}
+
+/** Body characters of a PEM block, including JSON-escaped newlines (`\n`). */
+function isPemBodyChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 || c === 61 || c === 92 || c === 32 || c === 10 || c === 13 || c === 9 || c === 45 || c === 58 || c === 44;
+}
+
+/** Private key from BEGIN to END; a truncated block is covered to the end of its body. */
+function matchPem(text: string, h: number): number {
+  PEM_BEGIN.lastIndex = h;
+  const begin = PEM_BEGIN.exec(text);
+  if (begin === null) return -1;
+  const bodyStart = h + begin[0].length;
+  const limit = Math.min(text.length, bodyStart + PEM_MAX);
+  const endAt = text.indexOf('-----END ', bodyStart);
+  if (endAt !== -1 && endAt < limit) {
+    PEM_END.lastIndex = endAt;
+    const end = PEM_END.exec(text);
+    if (end !== null) return endAt + end[0].length;
+  }
+  let e = bodyStart;
+  while (e < limit && isPemBodyChar(text.charCodeAt(e))) e++;
+  return e;
+}
+
+/**
+ * SECRET: one keyword regex finds every literal prefix (AKIA, ghp_, xox, sk-, eyJ, ://, ...);
+ * only the rules of the keyword found are tried, anchored there. The cost stays flat as rules grow.
+ */
+export function createSecretDetector(rules: readonly SecretRule[] = SECRET_RULES): Detector {
+  const byKeyword = new Map<string, CompiledRule[]>();
+  for (const rule of rules) {
+    const compiled: CompiledRule = {
+      rule,
+      re: new RegExp(rule.pattern.source, 'yd' + (rule.pattern.flags.includes('i') ? 'i' : '')),
+      boundary: rule.boundary ?? DEFAULT_BOUNDARY,
+    };
+    for (const k of rule.keywords) {
+      const list = byKeyword.get(k) ?? [];
+      list.push(compiled);
+      byKeyword.set(k, list);
+    }
+  }
+  const keywords = [...byKeyword.keys(), '-----BEGIN '].sort((a, b) => b.length - a.length);
+  const trigger = new RegExp(keywords.map(escapeRegExp).join('|'), 'g');
+
+  return {
+    name: 'secret',
+    types: ['SECRET'],
+    scan(text: string, out: Candidate[]): void {
+      trigger.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = trigger.exec(text)) !== null) {
+        const h = m.index;
+        if (m[0] === '-----BEGIN ') {
+          const e = matchPem(text, h);
+          if (e > h) {
+            out.push({ type: 'SECRET', subtype: 'private_key', start: h, end: e, priority: PRIORITY.secret });
+            trigger.lastIndex = e;
+          }
+          continue;
+        }
+        for (const c of byKeyword.get(m[0]) ?? []) {
+          c.re.lastIndex = h;
+          const hit = c.re.exec(text);
+          if (hit === null) continue;
+          const end = h + hit[0].length;
+          if (h > 0 && c.boundary.test(text[h - 1]!)) continue;
+          if (end < text.length && c.boundary.test(text[end]!)) continue;
+          const span = hit.indices?.[1] ?? [h, end];
+          const secret = text.slice(span[0], span[1]);
+          if (c.rule.validate !== undefined && !c.rule.validate(secret)) continue;
+          out.push({
+            type: 'SECRET',
+            subtype: c.rule.subtype,
+            start: span[0],
+            end: span[1],
+            priority: c.rule.generic === true ? PRIORITY.secret - 0.5 : PRIORITY.secret,
+          });
+          // A generic match (Bearer ...) may still hold a specific one (a JWT) to find.
+          if (c.rule.generic !== true && span[1] > trigger.lastIndex) trigger.lastIndex = span[1];
+          break;
+        }
+      }
+    },
+  };
+}
