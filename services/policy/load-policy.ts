@@ -208,7 +208,7 @@ function buildPolicy(c: Checker, raw: unknown, version: string, source: string):
     'masking',
   ]);
   if (root === undefined) return undefined;
-  if (root['version'] !== undefined && root['version'] !== 1) c.add('version', `unsupported format version ${describe(root['version'])}; expected 1`);
+  if (root['version'] !== undefined && root['version'] !== null && root['version'] !== 1) c.add('version', `unsupported format version ${describe(root['version'])}; expected 1`);
 
   const regions = buildRegions(c, root['regions']);
   const profiles = buildMasking(c, root['masking']);
