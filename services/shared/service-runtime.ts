@@ -71,9 +71,10 @@ export interface Closable {
 /**
  * Runs a service until SIGTERM/SIGINT, then closes components in reverse order of start.
  * Every close step runs even if an earlier one fails; exit 1 on failure or when the grace
- * period runs out, so an orchestrator sees an unclean stop.
+ * period runs out, so an orchestrator sees an unclean stop. Returns the stop function for
+ * start-up failures.
  */
-export function runUntilSignal(logger: Logger, components: () => readonly Closable[], graceMs = 30_000): void {
+export function runUntilSignal(logger: Logger, components: () => readonly Closable[], graceMs = 30_000): (reason: string, code: number) => Promise<void> {
   let stopping = false;
   const stop = async (reason: string, code: number): Promise<void> => {
     if (stopping) return;
@@ -107,4 +108,5 @@ export function runUntilSignal(logger: Logger, components: () => readonly Closab
     logger.fatal({ err: describeError(err) }, 'unhandled rejection');
     void stop('unhandledRejection', 1);
   });
+  return stop;
 }

@@ -1,0 +1,117 @@
+/**
+ * Policy worker entry: reads and validates configuration, builds the dependencies, runs until
+ * SIGTERM. Environment (every problem is reported at once, with the variable at fault):
+ *   TRACEFENCE_KAFKA_BROKERS        host:port list (required)
+ *   TRACEFENCE_POLICY_FILE          policy YAML (required)
+ *   TRACEFENCE_OIDC_ISSUER          issuer URL (required); TRACEFENCE_OIDC_AUDIENCE (required)
+ *   TRACEFENCE_PSEUDONYM_KEY        base64 master key for keyed pseudonyms, >= 32 bytes (required)
+ *   TRACEFENCE_TOPIC_INGEST|HELD|DEADLETTER|AUDIT   topic names (defaults traces.*)
+ *   TRACEFENCE_GROUP_ID             consumer group (default tracefence-policy)
+ *   TRACEFENCE_INSTANCE_ID          stable instance id for the transactional id (default host name)
+ *   TRACEFENCE_TOKEN_ALGORITHMS     allow-list (default RS256,ES256,PS256,EdDSA)
+ *   TRACEFENCE_CLOCK_SKEW_SEC       allowed skew on exp/nbf (default 30)
+ *   TRACEFENCE_MAX_RECORD_BYTES     (default 1000000)
+ *   TRACEFENCE_HTTP_PORT            metrics and health (default 9464; 0 = any free port)
+ */
+import { hostname } from 'node:os';
+import { createCodec } from '../shared/avro/index.js';
+import { EnvReader, type Env } from '../shared/config.js';
+import { describeError } from '../shared/errors.js';
+import { createLogger } from '../shared/logger.js';
+import { createMetricsRegistry, runUntilSignal, startOpsServer, type Closable } from '../shared/service-runtime.js';
+import { loadPolicy } from '../policy/load-policy.js';
+import { createTokenVerifier, discoverJwks } from '../policy/token-verifier.js';
+import { createPolicyWorker } from './policy-worker.js';
+import { createPolicyWorkerMetrics } from './policy-worker-metrics.js';
+import { createRecordProcessor } from './record-processor.js';
+import { createTenantScrubbers } from './tenant-scrubbers.js';
+
+export function readPolicyWorkerConfig(env: Env) {
+  const r = new EnvReader(env);
+  const keyText = r.string('TRACEFENCE_PSEUDONYM_KEY');
+  const pseudonymKey = Buffer.from(keyText, 'base64');
+  if (keyText !== '' && pseudonymKey.length < 32) r.problem('TRACEFENCE_PSEUDONYM_KEY', 'must be base64 of at least 32 bytes');
+  const instanceId = r.string('TRACEFENCE_INSTANCE_ID', hostname());
+  return r.done({
+    brokers: r.list('TRACEFENCE_KAFKA_BROKERS'),
+    policyFile: r.string('TRACEFENCE_POLICY_FILE'),
+    issuer: r.url('TRACEFENCE_OIDC_ISSUER'),
+    audience: r.string('TRACEFENCE_OIDC_AUDIENCE'),
+    algorithms: r.list('TRACEFENCE_TOKEN_ALGORITHMS', ['RS256', 'ES256', 'PS256', 'EdDSA']),
+    clockSkewSec: r.int('TRACEFENCE_CLOCK_SKEW_SEC', 30, 0, 600),
+    pseudonymKey,
+    topics: {
+      ingest: r.string('TRACEFENCE_TOPIC_INGEST', 'traces.ingest'),
+      held: r.string('TRACEFENCE_TOPIC_HELD', 'traces.held'),
+      deadLetter: r.string('TRACEFENCE_TOPIC_DEADLETTER', 'traces.deadletter'),
+      audit: r.string('TRACEFENCE_TOPIC_AUDIT', 'traces.audit'),
+    },
+    groupId: r.string('TRACEFENCE_GROUP_ID', 'tracefence-policy'),
+    transactionalId: `tracefence-policy-${instanceId}`,
+    maxRecordBytes: r.int('TRACEFENCE_MAX_RECORD_BYTES', 1_000_000, 1024, 16 * 1024 * 1024),
+    maxRecordsPerTransaction: r.int('TRACEFENCE_MAX_RECORDS_PER_TRANSACTION', 500, 1, 10_000),
+    httpPort: r.int('TRACEFENCE_HTTP_PORT', 9464, 0, 65535),
+  });
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger('policy-worker');
+  let config: ReturnType<typeof readPolicyWorkerConfig>;
+  try {
+    config = readPolicyWorkerConfig(process.env);
+  } catch (err) {
+    logger.fatal({ err: describeError(err) }, 'configuration refused');
+    logger.flush();
+    process.exitCode = 2;
+    return;
+  }
+  const components: Closable[] = [];
+  const shutdown = runUntilSignal(logger, () => components);
+  try {
+    const policy = await loadPolicy(config.policyFile);
+    const jwks = await discoverJwks(config.issuer, { allowInsecureLoopback: true });
+    const verifier = createTokenVerifier({
+      issuer: config.issuer,
+      audience: config.audience,
+      jwks,
+      algorithms: config.algorithms,
+      clockSkewSec: config.clockSkewSec,
+    });
+    const scrubbers = createTenantScrubbers(policy, config.pseudonymKey);
+    const processor = createRecordProcessor({
+      policy,
+      verifier,
+      traceCodec: createCodec('reasoning-trace', { maxBytes: config.maxRecordBytes }),
+      heldCodec: createCodec('held-trace', { maxBytes: 4 * config.maxRecordBytes }),
+      deadLetterCodec: createCodec('dead-letter'),
+      auditCodec: createCodec('audit-event'),
+      scrubberFor: scrubbers.scrubberFor,
+      maskingOpsFor: scrubbers.maskingOpsFor,
+      topics: config.topics,
+      maxRecordBytes: config.maxRecordBytes,
+    });
+    const registry = createMetricsRegistry('policy-worker');
+    const worker = createPolicyWorker(
+      {
+        brokers: config.brokers,
+        ingestTopic: config.topics.ingest,
+        groupId: config.groupId,
+        transactionalId: config.transactionalId,
+        maxRecordsPerTransaction: config.maxRecordsPerTransaction,
+        transactionTimeoutMs: 30_000,
+        sessionTimeoutMs: 30_000,
+      },
+      { processor, metrics: createPolicyWorkerMetrics(registry), logger },
+    );
+    const ops = await startOpsServer(registry, { ready: worker.isReady, detail: () => ({ policyVersion: policy.version }) }, config.httpPort);
+    components.push({ name: 'ops-server', close: ops.close }, { name: 'token-verifier', close: async () => verifier.close() });
+    await worker.start();
+    components.push({ name: 'policy-worker', close: worker.close });
+    logger.info({ policyVersion: policy.version, httpPort: ops.port, groupId: config.groupId }, 'policy worker running');
+  } catch (err) {
+    logger.fatal({ err: describeError(err) }, 'start-up failed');
+    await shutdown('start-up failed', 1);
+  }
+}
+
+await main();
