@@ -50,6 +50,8 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
     maxInFlightRequests: 1,
     transactionTimeout: options.transactionTimeoutMs,
     allowAutoTopicCreation: false,
+    // Exactly-once needs the idempotent producer to keep retrying rather than give up mid-sequence.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
   });
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,

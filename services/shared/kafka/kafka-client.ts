@@ -24,6 +24,9 @@ function kafkaLogCreator(logger: Logger | undefined) {
     };
 }
 
+// We pick partitioners explicitly where it matters; kafkajs' v2 migration notice is noise.
+process.env['KAFKAJS_NO_PARTITIONER_WARNING'] ??= '1';
+
 export function createKafka(conn: KafkaConnection, logger?: Logger): Kafka {
   const config: KafkaConfig = {
     clientId: conn.clientId,
@@ -54,4 +57,33 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
     }));
   if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
   return missing.map((t) => t.topic);
+}
+
+// --- Consumers and producers for the region sinks (types re-exported so services never import kafkajs).
+export type { Kafka, Consumer, Producer, Admin, EachMessagePayload, KafkaMessage, IHeaders } from 'kafkajs';
+
+export interface ReadCommittedConsumerOptions {
+  groupId: string;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Upper bound of one fetch per partition; keeps memory per partition predictable. */
+  maxBytesPerPartition?: number;
+}
+
+/** A consumer that only sees committed transactional records and never commits on its own. */
+export function createReadCommittedConsumer(kafka: Kafka, o: ReadCommittedConsumerOptions) {
+  return kafka.consumer({
+    groupId: o.groupId,
+    readUncommitted: false,
+    sessionTimeout: o.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: o.heartbeatIntervalMs ?? 3_000,
+    maxBytesPerPartition: o.maxBytesPerPartition ?? 1_048_576,
+    allowAutoTopicCreation: false,
+  });
+}
+
+/** The latest offset (high watermark) per partition of a topic. */
+export async function fetchHighWatermarks(admin: Admin, topic: string): Promise<Map<number, bigint>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return new Map(offsets.map((o) => [o.partition, BigInt(o.high)] as const));
 }
