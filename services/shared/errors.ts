@@ -29,6 +29,9 @@ export const ERROR_CODES = {
   SCAN_INPUT_INVALID: 'A scan input line is not a JSON object with string id and text.',
   INTERNAL: 'An unexpected internal fault.',
   AUTH_TOKEN_TYPE_MISMATCH: 'The token\'s typ header is not the required one (e.g. an ID token sent as an access token).',
+  OTLP_REQUEST_INVALID: 'An OTLP export request could not be decoded or holds no acceptable span (HTTP 400; do not retry).',
+  OTLP_MEDIA_TYPE_UNSUPPORTED: 'An OTLP export request has a content type or encoding other than protobuf/JSON and gzip/identity (HTTP 415).',
+  INGEST_BACKPRESSURE: 'The ingest producer buffer is full; the sender should retry later (retriable, HTTP 429).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
