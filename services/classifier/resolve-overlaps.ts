@@ -2,13 +2,15 @@ import type { Candidate } from './detectors/detector.js';
 import type { Finding } from './types.js';
 
 function better(a: Candidate, b: Candidate): boolean {
+  // Same type: the longer span (a key-name value cut at a space loses to the whole SSN).
+  if (a.type === b.type && a.end - a.start !== b.end - b.start) return a.end - a.start > b.end - b.start;
   if (a.priority !== b.priority) return a.priority > b.priority;
   return a.end - a.start > b.end - b.start;
 }
 
 /**
- * Sorted, non-overlapping findings: of two overlapping candidates the higher priority (secret,
- * then validated, then format-only) wins, then the longer one.
+ * Sorted, non-overlapping findings: of two overlapping candidates of the same type the longer
+ * wins; otherwise the higher priority (secret, then validated, then format-only), then the longer.
  */
 export function resolveOverlaps(candidates: Candidate[]): Finding[] {
   candidates.sort((a, b) => a.start - b.start || b.priority - a.priority || b.end - a.end);

@@ -54,7 +54,9 @@ function matchAt(text: string, at: number): [number, number] | undefined {
   if (local.includes('..')) return undefined;
   if (s > 0) {
     const before = text.charCodeAt(s - 1);
-    if (before === 47 || before === 58 || before === 64) return undefined; // URL path, userinfo, '@@'
+    // URL path, userinfo (scheme://user:pass@host), '@@'; but mailto: is an address.
+    if (before === 47 || before === 64) return undefined;
+    if (before === 58 && !text.slice(Math.max(0, s - 7), s).toLowerCase().endsWith('mailto:')) return undefined;
   }
 
   let e = at + 1;

@@ -6,7 +6,7 @@ const START = /[A-Za-z]{2}\d{2}/g;
 
 /**
  * IBAN_CODE: country code, registered length for that country, check digits, mod 97 == 1.
- * Accepts the compact form and groups separated by single spaces.
+ * Accepts the compact form and groups of four separated by single spaces.
  */
 export function createIbanDetector(): Detector {
   return {
@@ -19,7 +19,7 @@ export function createIbanDetector(): Detector {
         const s = m.index;
         const len = IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()];
         if (len === undefined || !leftBoundary(text, s)) continue;
-        // Collect exactly `len` alphanumerics, allowing one space between groups.
+        // Collect exactly `len` alphanumerics, allowing one space after each group of four.
         let i = s;
         let compact = '';
         while (i < text.length && compact.length < len) {
@@ -27,7 +27,7 @@ export function createIbanDetector(): Detector {
           if (isAlnum(c)) {
             compact += text[i];
             i++;
-          } else if (c === 32 && compact.length >= 4 && i + 1 < text.length && isAlnum(text.charCodeAt(i + 1))) {
+          } else if (c === 32 && compact.length % 4 === 0 && i + 1 < text.length && isAlnum(text.charCodeAt(i + 1))) {
             i++;
           } else {
             break;

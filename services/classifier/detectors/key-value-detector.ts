@@ -12,6 +12,8 @@ const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:[^"\\]|\\[^"]){1,2048})\\"/d
 const SINGLE_QUOTED_VALUE = /\s{0,64}[:=]\s{0,64}'([^'\\\n]{1,2048})'/dy;
 const BARE_VALUE = /[ \t]{0,64}([:=])[ \t]{0,64}"?(?:(?:Bearer|Basic|Token|Digest) +)?([^\s"',;&<>)}\]]{1,2048})/diy;
 
+const PROSE_VALUE = /[ \t]{1,4}(?:is|was)[ \t]{1,4}["'`]?([^\s"'`,;]{4,256})/dy;
+
 function isKeyChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 46;
 }
@@ -37,11 +39,35 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
   if (open === '"' && text[ke] === '"') return group1(JSON_VALUE, text, ke + 1) ?? group1(JSON_NUMBER, text, ke + 1);
   if (open === "'" && text[ke] === "'") return group1(SINGLE_QUOTED_VALUE, text, ke + 1);
   const bare = group2(BARE_VALUE, text, ke);
-  if (bare === undefined) return undefined;
+  if (bare === undefined) {
+    // Prose: "the password is Summer2024!" — a plain lower-case word ("is correct") is not a secret.
+    const prose = group1(PROSE_VALUE, text, ke);
+    if (prose === undefined) return undefined;
+    // A final '.' ends the sentence, not the password.
+    const end = text.charCodeAt(prose[1] - 1) === 46 ? prose[1] - 1 : prose[1];
+    if (end - prose[0] < 4 || /^[a-z]+$/.test(text.slice(prose[0], end))) return undefined;
+    return [prose[0], end];
+  }
   const shellLike = ks === 0 || /[\s;&?"'`(]/.test(open ?? '');
   if (!shellLike) return undefined;
-  // `key: value` only at the start of a line (YAML, HTTP headers); prose uses colons too.
-  if (bare.sep === ':' && !/(?:^|\n)[ \t-]*$/.test(text.slice(Math.max(0, ks - 80), ks))) return undefined;
+  // `key: value` is also prose ("Token: the one above"): accept it at the start of a line (YAML,
+  // HTTP headers), after an identifier-like key (api_key, clientSecret), or for a value that is
+  // not a plain word.
+  if (bare.sep === ':') {
+    const key = text.slice(ks, ke);
+    const lineStart = /(?:^|\n)[ \t-]*$/.test(text.slice(Math.max(0, ks - 80), ks));
+    const identifier = /[_-]|[a-z][A-Z]/.test(key);
+    const value = text.slice(bare.span[0], bare.span[1]);
+    if (!lineStart && !identifier && /^[A-Za-z]+$/.test(value)) return undefined;
+    // A YAML or header value runs to the end of the line (passphrases have spaces).
+    if (lineStart) {
+      let e = bare.span[1];
+      const limit = Math.min(text.length, bare.span[0] + 2048);
+      while (e < limit && text.charCodeAt(e) !== 10 && text.charCodeAt(e) !== 13) e++;
+      while (e > bare.span[1] && /[\s"',]/.test(text[e - 1]!)) e--;
+      return [bare.span[0], e];
+    }
+  }
   return bare.span;
 }
 

@@ -24,7 +24,8 @@ function cardIssuerValid(d: string): boolean {
   if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19; // JCB
   if ((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) return n >= 14 && n <= 19; // Diners
   if (p2 === 62) return n >= 16 && n <= 19; // UnionPay
-  if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return n >= 12 && n <= 19; // Maestro
+  // Maestro allows 12-19 digits, but short ones are rare and collide with order numbers.
+  if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return n >= 16 && n <= 19; // Maestro
   return false;
 }
 
@@ -49,6 +50,15 @@ function octet(s: string | undefined): boolean {
   if (s === undefined || s.length === 0) return false;
   if (s.length > 1 && s[0] === '0') return false; // 01.02.03.04 reads as a version or date, not an address
   return Number(s) <= 255;
+}
+
+/** An address may be followed by a port or a path (10.0.0.1:8080, http://10.0.0.1/x), not by more dotted digits. */
+function ipv4RightBoundary(text: string, e: number): boolean {
+  if (e >= text.length) return true;
+  const c = text.charCodeAt(e);
+  if (c === 58 || c === 47) return true;
+  if (c === 46) return !(e + 1 < text.length && isDigit(text.charCodeAt(e + 1)));
+  return rightBoundary(text, e);
 }
 
 function digitRun(text: string, p: number): number {
@@ -121,14 +131,16 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
         if (m !== null && octet(m[1]) && octet(m[2]) && octet(m[3]) && octet(m[4])) {
           const e = p + m[0].length;
           const dottedBefore = p >= 2 && text.charCodeAt(p - 1) === 46 && isDigit(text.charCodeAt(p - 2));
-          if (rightBoundary(text, e) && !dottedBefore && !VERSION_CONTEXT.test(contextBefore(text, p, 12))) {
+          if (ipv4RightBoundary(text, e) && !dottedBefore && !VERSION_CONTEXT.test(contextBefore(text, p, 12))) {
             out.push({ type: 'IP_ADDRESS', start: p, end: e, priority: PRIORITY.validated });
             return e;
           }
         }
       }
     }
-    if (phone) {
+    // A phone number does not start inside a longer sequence of digit groups (tracking numbers).
+    const insideDigits = p >= 2 && (text.charCodeAt(p - 1) === 32 || text.charCodeAt(p - 1) === 45) && isDigit(text.charCodeAt(p - 2)) && first !== 43;
+    if (phone && !insideDigits) {
       const e = matchPhone(text, p);
       if (e > p) {
         out.push({ type: 'PHONE_NUMBER', start: p, end: e, priority: PRIORITY.format });

@@ -10,7 +10,8 @@ interface Group {
 
 const MAX_GROUPS = 7;
 const MAX_GROUP_DIGITS = 12;
-const PHONE_CONTEXT = /phone|\btel\b|tel:|call|mobile|cell|fax|whatsapp|sms|contact|dial|\bph\b|hotline/;
+// Whole words only: "calling the tool" is not phone context; '_' counts as a boundary (phone_number).
+const PHONE_CONTEXT = /(?:^|[^a-z])(?:phone|telephone|tel|call|mobile|cell|fax|whatsapp|sms|contact|dial|ph|hotline)(?![a-z])/;
 
 function isSep(c: number): boolean {
   return c === 32 || c === 45 || c === 46 || c === 47; // space - . /
@@ -54,9 +55,24 @@ function nanpValid(d: string): boolean {
   return d.length === 10 && d.charCodeAt(0) >= 50 && d.charCodeAt(3) >= 50;
 }
 
-function internationalValid(intl: string, groups: readonly Group[]): boolean {
+/** ITU country calling codes: the one-digit (1, 7) and two-digit codes; other prefixes start a three-digit code. */
+const CC2 = new Set([20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98]);
+const CC3_PREFIX = new Set([21, 22, 23, 24, 25, 26, 29, 35, 37, 38, 42, 50, 59, 67, 68, 69, 85, 87, 88, 96, 97, 99]);
+
+function countryCodeLength(intl: string): number {
+  if (intl[0] === '1' || intl[0] === '7') return 1;
+  const two = Number(intl.slice(0, 2));
+  if (CC2.has(two)) return 2;
+  return CC3_PREFIX.has(two) ? 3 : 0;
+}
+
+function internationalValid(intl: string, groups: readonly Group[], prefixLength: number): boolean {
   const n = intl.length;
   if (n < 8 || n > 15 || intl.charCodeAt(0) === 48) return false;
+  const cc = countryCodeLength(intl);
+  if (cc === 0) return false;
+  // Written with groups, the first group is the country code (+44 20 ..., 0044 20 ...).
+  if (groups.length > 1 && groups[0]!.digits.length - prefixLength !== cc) return false;
   if (intl.startsWith('1')) return nanpValid(intl.slice(1));
   if (intl.startsWith('44')) return (n === 12 || n === 11) && '1235789'.includes(intl[2]!);
   if (intl.startsWith('49')) return n >= 9 && n <= 14 && intl[2] !== '0';
@@ -78,8 +94,9 @@ function nationalValid(groups: readonly Group[], hasContext: boolean): boolean {
     // French: 0X XX XX XX XX with one separator kind.
     if (groups.length === 5) return n === 10 && sizes.every((s) => s === 2) && seps.every((s) => s === seps[0]);
     if (groups.length > 3) return false;
-    // UK, German, Indian trunk formats: area code (0 + 1-5 digits) then subscriber groups of 3+.
-    if (n < 9 || n > 12) return false;
+    // UK, German, Indian trunk formats: area code (0 + 1-5 digits) then subscriber groups of 3+;
+    // three groups only for 10-11 digits (0XX XXXX XXXX, 0XXX XXX XXXX), so 4-4-4 codes do not fire.
+    if (n < 9 || n > 12 || (groups.length === 3 && n > 11)) return false;
     if (sizes[0]! < 2 || sizes[0]! > 6) return false;
     return sizes.slice(1).every((s) => s >= 3);
   }
@@ -116,9 +133,9 @@ export function matchPhone(text: string, p: number): number {
         .filter((g, i) => !(i > 0 && g.paren && g.digits === '0'))
         .map((g) => g.digits)
         .join('');
-      ok = internationalValid(plus ? intl : intl.slice(2), gs);
+      ok = internationalValid(plus ? intl : intl.slice(2), gs, plus ? 0 : 2);
     } else {
-      if (gs.length === 1 && context === undefined) context = PHONE_CONTEXT.test(contextBefore(text, p, 40));
+      if (gs.length === 1 && context === undefined) context = PHONE_CONTEXT.test(contextBefore(text, p, 32));
       ok = nationalValid(gs, context === true);
     }
     if (ok) return last.end;

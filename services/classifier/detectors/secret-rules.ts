@@ -118,7 +118,8 @@ export const SECRET_RULES: readonly SecretRule[] = [
     subtype: 'url_password',
     keywords: ['://'],
     // scheme://user:password@host — only the password is the secret.
-    pattern: /:\/\/[^\s:/?#@"'<>\\]{0,128}:([^\s/?#@"'<>\\]{1,256})@/y,
+    // '#' and '?' are allowed in the password: people paste them unencoded, and '@' ends it anyway.
+    pattern: /:\/\/[^\s:/?#@"'<>\\]{0,128}:([^\s/@"'<>\\]{1,256})@/y,
     validate: notPlaceholder,
     boundary: /(?!)/,
   },
