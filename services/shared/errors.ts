@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   OTLP_REQUEST_INVALID: 'An OTLP export request could not be decoded or holds no acceptable span (HTTP 400; do not retry).',
   OTLP_MEDIA_TYPE_UNSUPPORTED: 'An OTLP export request has a content type or encoding other than protobuf/JSON and gzip/identity (HTTP 415).',
   INGEST_BACKPRESSURE: 'The ingest producer buffer is full; the sender should retry later (retriable, HTTP 429).',
+  BUCKET_LOCATION_UNKNOWN: 'A sink could not read a bucket location, replication or encryption setting; writes are stopped (fail closed).',
+  BUCKET_ENCRYPTION_MISSING: 'A bucket lacks the default encryption its region policy requires; writes are stopped.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,47 @@
+/**
+ * Audit evidence for guard decisions: a GUARD_BLOCKED event on the audit topic whenever a
+ * bucket is refused, saying what the bucket reported and what the region allows.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { AuditEvent } from '../shared/avro/types.js';
+import type { GuardVerdict } from './bucket-location-guard.js';
+
+/** Where guard events go; main.ts wires it to the audit topic. */
+export interface GuardAuditSink {
+  emit(event: AuditEvent, details: Readonly<Record<string, string>>): Promise<void>;
+}
+
+export const SINK_SUBJECT_PREFIX = 'tracefence-sink';
+
+export function guardBlockedEvent(v: GuardVerdict, policyVersion: string, nowMs = Date.now()): { event: AuditEvent; details: Record<string, string> } {
+  const reported = v.reported.map((l) => `${l.source}=${l.location}`).join(',');
+  const details = {
+    'tf-guard-reason': v.reasonCode ?? 'UNKNOWN',
+    'tf-guard-reported': reported,
+    'tf-guard-allowed': v.allowed.join(','),
+    'tf-guard-detail': v.detail.slice(0, 1000),
+  };
+  const event: AuditEvent = {
+    eventId: randomUUID(),
+    recordId: '',
+    traceId: '',
+    tenant: '',
+    subject: `${SINK_SUBJECT_PREFIX}:${v.region}`,
+    agent: SINK_SUBJECT_PREFIX,
+    decision: 'GUARD_BLOCKED',
+    region: v.region,
+    reasonCode: v.reasonCode ?? null,
+    findingCounts: {},
+    maskingApplied: {},
+    policyVersion,
+    // The facts the decision rests on, so the event can be checked against the bucket later.
+    contentHash: createHash('sha256').update(JSON.stringify({ reported: v.reported, allowed: v.allowed, reason: v.reasonCode })).digest('hex'),
+    bucket: `${v.backend}://${v.bucket}`,
+    objectKey: null,
+    bucketLocation: `reported ${reported === '' ? '(unreadable)' : reported}; allowed ${v.allowed.join(',')}`,
+    occurredAtMs: nowMs,
+    prevHash: null,
+    actor: null,
+  };
+  return { event, details };
+}
