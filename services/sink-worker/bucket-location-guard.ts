@@ -238,7 +238,9 @@ export function createBucketLocationGuard(deps: BucketLocationGuardDeps): Bucket
     stale = false;
     deps.guardGauge.set(labels, verdict.ok ? 1 : 0);
     const fields = { reasonCode: verdict.reasonCode, detail: verdict.detail };
-    if (!verdict.ok) deps.logger.error(fields, 'bucket guard: writes to this bucket are stopped');
+    const same = previous !== undefined && !previous.ok && previous.reasonCode === verdict.reasonCode && previous.detail === verdict.detail;
+    if (!verdict.ok && !same) deps.logger.error(fields, 'bucket guard: writes to this bucket are stopped');
+    else if (!verdict.ok) deps.logger.warn(fields, 'bucket guard: writes to this bucket are still stopped');
     else if (previous === undefined || !previous.ok) deps.logger.info(fields, 'bucket guard: bucket verified, writes allowed');
     await deps.onVerdict(verdict, previous);
     return verdict;

@@ -331,7 +331,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 
 export async function startSink(overrides: Record<string, string>, argv: string[] = []): Promise<SinkApp> {
   const config = sinkConfig(overrides, argv);
-  const app = await buildSinkApp(config, createLogger('sink-test', process.env['LOG_LEVEL'] ?? 'warn'));
+  const app = await buildSinkApp(config, createLogger('sink-test', process.env['SINK_TEST_LOG_LEVEL'] ?? 'silent'));
   await app.start();
   return app;
 }
