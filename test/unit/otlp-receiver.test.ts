@@ -155,7 +155,7 @@ function exportRequest(spans: JsonSpan[], resourceAttrs: { key: string; value: R
 
 /** JSON request object to protobuf bytes (ids hex -> bytes, int64 strings -> Long by fromObject). */
 function toProtobuf(request: ReturnType<typeof exportRequest>): Buffer {
-  const clone = structuredClone(request) as { resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[] };
+  const clone = structuredClone(request) as unknown as { resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[] };
   for (const rs of clone.resourceSpans) {
     for (const ss of rs.scopeSpans) {
       for (const s of ss.spans) {
