@@ -11,12 +11,15 @@
  *   TRACEFENCE_TOKEN_ALGORITHMS     allow-list (default RS256,ES256,PS256,EdDSA)
  *   TRACEFENCE_CLOCK_SKEW_SEC       allowed skew on exp/nbf (default 30)
  *   TRACEFENCE_MAX_RECORD_BYTES     (default 1000000)
+ *   TRACEFENCE_MAX_RECORDS_PER_TRANSACTION   records per Kafka transaction at most (default 500)
+ *   TRACEFENCE_SESSION_TIMEOUT_MS   consumer group session timeout (default 30000)
+ *   TRACEFENCE_TRANSACTION_TIMEOUT_MS   producer transaction timeout (default 30000)
  *   TRACEFENCE_HTTP_PORT            metrics and health (default 9464; 0 = any free port)
  */
 import { hostname } from 'node:os';
 import { createCodec } from '../shared/avro/index.js';
 import { EnvReader, type Env } from '../shared/config.js';
-import { describeError } from '../shared/errors.js';
+import { describeError, TracefenceError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { createMetricsRegistry, runUntilSignal, startOpsServer, type Closable } from '../shared/service-runtime.js';
 import { loadPolicy } from '../policy/load-policy.js';
@@ -51,6 +54,8 @@ export function readPolicyWorkerConfig(env: Env) {
     maxRecordBytes: r.int('TRACEFENCE_MAX_RECORD_BYTES', 1_000_000, 1024, 16 * 1024 * 1024),
     maxRecordsPerTransaction: r.int('TRACEFENCE_MAX_RECORDS_PER_TRANSACTION', 500, 1, 10_000),
     httpPort: r.int('TRACEFENCE_HTTP_PORT', 9464, 0, 65535),
+    sessionTimeoutMs: r.int('TRACEFENCE_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
+    transactionTimeoutMs: r.int('TRACEFENCE_TRANSACTION_TIMEOUT_MS', 30_000, 1_000, 900_000),
   });
 }
 
@@ -89,6 +94,8 @@ async function main(): Promise<void> {
       maskingOpsFor: scrubbers.maskingOpsFor,
       topics: config.topics,
       maxRecordBytes: config.maxRecordBytes,
+      // Error messages may quote record content: log the code or class name only.
+      onUnexpected: (err) => logger.error({ code: err instanceof TracefenceError ? err.code : err instanceof Error ? err.name : typeof err }, 'record dead-lettered after a processing fault'),
     });
     const registry = createMetricsRegistry('policy-worker');
     const worker = createPolicyWorker(
@@ -98,8 +105,8 @@ async function main(): Promise<void> {
         groupId: config.groupId,
         transactionalId: config.transactionalId,
         maxRecordsPerTransaction: config.maxRecordsPerTransaction,
-        transactionTimeoutMs: 30_000,
-        sessionTimeoutMs: 30_000,
+        transactionTimeoutMs: config.transactionTimeoutMs,
+        sessionTimeoutMs: config.sessionTimeoutMs,
       },
       { processor, metrics: createPolicyWorkerMetrics(registry), logger },
     );

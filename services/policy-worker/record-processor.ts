@@ -72,6 +72,8 @@ export interface RecordProcessorDeps {
   topics: TopicNames;
   maxRecordBytes: number;
   now?: () => number;
+  /** Told about a fault that dead-lettered a record after decoding (for logs; the error may quote data, so log its code or name only). */
+  onUnexpected?: (err: unknown) => void;
 }
 
 export interface RecordProcessor {
@@ -79,6 +81,22 @@ export interface RecordProcessor {
 }
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+
+const RECORD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TRACE_ID = /^[0-9a-f]{32}$/i;
+
+/** A schema fingerprint: the only shape of tf-schema text that is copied downstream. */
+const FINGERPRINT = /^[0-9a-f]{64}$/i;
+
+/**
+ * The producer controls the tf-schema header, so its text is echoed only when it has the shape
+ * of a fingerprint; anything else could carry a value that must not leave the ingest topic.
+ */
+function safeSchemaHeader(record: IngestRecord): string | null {
+  const text = headerString(record.headers, HEADERS.schema);
+  if (text === undefined || text === '') return null;
+  return FINGERPRINT.test(text) ? text.toLowerCase() : '(not a fingerprint)';
+}
 
 export function createRecordProcessor(deps: RecordProcessorDeps): RecordProcessor {
   const now = deps.now ?? Date.now;
@@ -121,7 +139,7 @@ export function createRecordProcessor(deps: RecordProcessorDeps): RecordProcesso
       sourceOffset: Number(record.offset),
       recordId: context.recordId ?? null,
       tenant: context.tenant ?? null,
-      sourceSchema: headerString(record.headers, HEADERS.schema)?.slice(0, 128) ?? null,
+      sourceSchema: safeSchemaHeader(record),
       failedAtMs: now(),
       // Unclassified payloads are not kept (invariant 3: stored encrypted or not at all).
       encryptedPayload: null,
@@ -185,103 +203,119 @@ export function createRecordProcessor(deps: RecordProcessorDeps): RecordProcesso
       try {
         trace = deps.traceCodec.decode(record.value, headerString(record.headers, HEADERS.schema));
       } catch (err) {
-        if (err instanceof TracefenceError) return deadLetter(record, err.code, err.message, { ...who, fieldPath: err.path });
-        throw err;
+        if (!(err instanceof TracefenceError)) throw err;
+        // The codec quotes an unknown header; only a fingerprint-shaped one may be repeated.
+        const message =
+          err.code === 'SCHEMA_UNKNOWN' && safeSchemaHeader(record) === '(not a fingerprint)' ? 'the record names a writer schema that is not a fingerprint' : err.message;
+        return deadLetter(record, err.code, message, { ...who, fieldPath: err.path });
       }
+      // The ids are copied into keys, headers and audit events unscanned: they must have their documented shape.
+      if (!RECORD_ID.test(trace.recordId)) return deadLetter(record, 'RECORD_MALFORMED', 'recordId is not a UUID', { ...who, fieldPath: 'recordId' });
+      if (!TRACE_ID.test(trace.traceId)) return deadLetter(record, 'RECORD_MALFORMED', 'traceId is not 32 hex characters', { ...who, fieldPath: 'traceId' });
       const ids = { recordId: trace.recordId, traceId: trace.traceId };
+      try {
 
-      // Identity is bound from the token: a payload naming someone else is refused.
-      if (trace.tenant !== '' && trace.tenant !== identity.tenant) {
-        return deadLetter(record, 'IDENTITY_MISMATCH', 'the payload names a tenant other than the verified token', { ...who, ...ids, fieldPath: 'tenant' });
-      }
-      if (trace.agent !== '' && trace.agent !== identity.agent) {
-        return deadLetter(record, 'IDENTITY_MISMATCH', 'the payload names an agent other than the verified token', { ...who, ...ids, fieldPath: 'agent' });
-      }
-      if (getTenant(deps.policy, identity.tenant) === undefined) {
-        return deadLetter(record, 'POLICY_TENANT_UNKNOWN', 'the verified tenant has no entry in the policy', { ...who, ...ids });
-      }
+        // Identity is bound from the token: a payload naming someone else is refused.
+        if (trace.tenant !== '' && trace.tenant !== identity.tenant) {
+          return deadLetter(record, 'IDENTITY_MISMATCH', 'the payload names a tenant other than the verified token', { ...who, ...ids, fieldPath: 'tenant' });
+        }
+        if (trace.agent !== '' && trace.agent !== identity.agent) {
+          return deadLetter(record, 'IDENTITY_MISMATCH', 'the payload names an agent other than the verified token', { ...who, ...ids, fieldPath: 'agent' });
+        }
+        if (getTenant(deps.policy, identity.tenant) === undefined) {
+          return deadLetter(record, 'POLICY_TENANT_UNKNOWN', 'the verified tenant has no entry in the policy', { ...who, ...ids });
+        }
 
-      // 3. Classify and mask every string.
-      const { trace: masked, findingCounts } = deps.scrubberFor(identity.tenant).scrub({ ...trace, tenant: identity.tenant, agent: identity.agent });
-      const opOf = deps.maskingOpsFor(identity.tenant);
-      const maskingApplied = Object.fromEntries(Object.keys(findingCounts).map((t) => [t, opOf(t)]));
+        // 3. Classify and mask every string.
+        const { trace: masked, findingCounts } = deps.scrubberFor(identity.tenant).scrub({ ...trace, tenant: identity.tenant, agent: identity.agent });
+        const opOf = deps.maskingOpsFor(identity.tenant);
+        const maskingApplied = Object.fromEntries(Object.keys(findingCounts).map((t) => [t, opOf(t)]));
 
-      // 4. Decide the jurisdiction; fail closed.
-      const decision = decideJurisdiction({
-        policy: deps.policy,
-        tenant: identity.tenant,
-        groups: identity.groups,
-        declaredRegion: trace.dataSubjectRegion ?? undefined,
-        residencyHint: trace.residencyHint ?? undefined,
-        findingCounts,
-      });
-
-      if (decision.kind === 'refuse') {
-        return deadLetter(record, decision.reasonCode, decision.reason, { ...who, ...ids, findingCounts });
-      }
-
-      const encodedTrace = deps.traceCodec.encode(masked);
-      const common = {
-        ...ids,
-        ...who,
-        findingCounts,
-        maskingApplied,
-      };
-
-      if (decision.kind === 'hold') {
-        const held: HeldTrace = {
-          trace: masked,
+        // 4. Decide the jurisdiction; fail closed.
+        const decision = decideJurisdiction({
+          policy: deps.policy,
           tenant: identity.tenant,
-          subject: identity.subject,
-          holdReasonCode: decision.reasonCode,
-          holdReason: decision.reason,
-          findings: findingCounts,
-          candidateRegions: [...decision.candidateRegions],
-          policyVersion,
-          heldAtMs: BigInt(now()),
+          groups: identity.groups,
+          declaredRegion: trace.dataSubjectRegion ?? undefined,
+          residencyHint: trace.residencyHint ?? undefined,
+          findingCounts,
+        });
+
+        if (decision.kind === 'refuse') {
+          return deadLetter(record, decision.reasonCode, decision.reason, { ...who, ...ids, findingCounts });
+        }
+
+        const encodedTrace = deps.traceCodec.encode(masked);
+        const common = {
+          ...ids,
+          ...who,
+          findingCounts,
+          maskingApplied,
         };
-        const { payload, fingerprint } = deps.heldCodec.encode(held);
-        // A hold whose candidates share one region is audited in that region's chain.
-        const region = decision.candidateRegions.length === 1 ? (decision.candidateRegions[0] ?? null) : null;
+
+        if (decision.kind === 'hold') {
+          const held: HeldTrace = {
+            trace: masked,
+            tenant: identity.tenant,
+            subject: identity.subject,
+            holdReasonCode: decision.reasonCode,
+            holdReason: decision.reason,
+            findings: findingCounts,
+            candidateRegions: [...decision.candidateRegions],
+            policyVersion,
+            heldAtMs: BigInt(now()),
+          };
+          const { payload, fingerprint } = deps.heldCodec.encode(held);
+          // A hold whose candidates share one region is audited in that region's chain.
+          const region = decision.candidateRegions.length === 1 ? (decision.candidateRegions[0] ?? null) : null;
+          return {
+            kind: 'held',
+            region: null,
+            reasonCode: decision.reasonCode,
+            findingCounts,
+            records: [
+              {
+                topic: deps.topics.held,
+                key: trace.recordId,
+                value: payload,
+                headers: { [HEADERS.schema]: fingerprint, [HEADERS.tenant]: identity.tenant, [HEADERS.recordId]: trace.recordId, [HEADERS.policyVersion]: policyVersion },
+              },
+              audit({ ...common, decision: 'HELD', region, reasonCode: decision.reasonCode, contentHash: sha256(encodedTrace.payload) }),
+            ],
+          };
+        }
+
+        const region = getRegion(deps.policy, decision.region);
+        if (region === undefined) throw new TracefenceError('INTERNAL', `policy resolved unknown region ${decision.region}`);
         return {
-          kind: 'held',
-          region: null,
-          reasonCode: decision.reasonCode,
+          kind: 'routed',
+          region: region.name,
+          reasonCode: null,
           findingCounts,
           records: [
             {
-              topic: deps.topics.held,
-              key: trace.recordId,
-              value: payload,
-              headers: { [HEADERS.schema]: fingerprint, [HEADERS.tenant]: identity.tenant, [HEADERS.recordId]: trace.recordId, [HEADERS.policyVersion]: policyVersion },
+              topic: region.topic,
+              key: trace.traceId,
+              value: encodedTrace.payload,
+              headers: {
+                [HEADERS.schema]: encodedTrace.fingerprint,
+                [HEADERS.tenant]: identity.tenant,
+                [HEADERS.recordId]: trace.recordId,
+                [HEADERS.policyVersion]: policyVersion,
+              },
             },
-            audit({ ...common, decision: 'HELD', region, reasonCode: decision.reasonCode, contentHash: sha256(encodedTrace.payload) }),
+            audit({ ...common, decision: 'ROUTED', region: region.name, reasonCode: null, contentHash: sha256(encodedTrace.payload) }),
           ],
         };
+      } catch (err) {
+        // Retriable faults are retried (the chunk is not committed). Anything else would fail
+        // again on every retry and stop the partition: dead-letter it with its code instead.
+        if (err instanceof TracefenceError && err.retriable) throw err;
+        deps.onUnexpected?.(err);
+        const code = err instanceof TracefenceError ? err.code : 'INTERNAL';
+        const message = err instanceof TracefenceError ? err.message : 'the record could not be processed (internal fault)';
+        return deadLetter(record, code, message, { ...who, ...ids, fieldPath: err instanceof TracefenceError ? err.path : undefined });
       }
-
-      const region = getRegion(deps.policy, decision.region);
-      if (region === undefined) throw new TracefenceError('INTERNAL', `policy resolved unknown region ${decision.region}`);
-      return {
-        kind: 'routed',
-        region: region.name,
-        reasonCode: null,
-        findingCounts,
-        records: [
-          {
-            topic: region.topic,
-            key: trace.traceId,
-            value: encodedTrace.payload,
-            headers: {
-              [HEADERS.schema]: encodedTrace.fingerprint,
-              [HEADERS.tenant]: identity.tenant,
-              [HEADERS.recordId]: trace.recordId,
-              [HEADERS.policyVersion]: policyVersion,
-            },
-          },
-          audit({ ...common, decision: 'ROUTED', region: region.name, reasonCode: null, contentHash: sha256(encodedTrace.payload) }),
-        ],
-      };
     },
   };
 }

@@ -1,8 +1,11 @@
 /**
  * Masks every free-text string of a trace before it leaves the ingest topic (invariant 3).
- * Structural identifiers (ids, enums, region names) are left alone; everything else is
- * scanned: message parts, reasoning, tool arguments and results (as JSON when they parse,
- * so key-name rules apply), attributes, labels, names and status messages.
+ * Free text is scanned as such: message parts, reasoning, tool arguments and results (as JSON
+ * when they parse, so key-name rules apply), attributes, labels, names and status messages.
+ * Structural fields (ids, enums, region names) are producer-controlled too, so they are scanned
+ * as plain text and masked only when something is found; a clean id is kept as it is, so
+ * joins keep working. recordId, traceId, tenant and agent are not touched here: the record
+ * processor checks their shape or replaces them with the verified identity.
  */
 import type { ReasoningTrace } from '../shared/avro/index.js';
 import type { Classifier, Finding, Masker, PathFinding } from '../classifier/types.js';
@@ -32,6 +35,9 @@ const STRUCTURAL_KEYS = new Set([
   'finishReason',
   'code',
 ]);
+
+/** Checked (recordId, traceId) or replaced (tenant, agent) by the record processor. */
+const IDENTITY_KEYS = new Set(['recordId', 'traceId', 'tenant', 'agent']);
 
 /** Map-valued fields whose keys are attribute names and whose values may be JSON text. */
 const MAP_KEYS = new Set(['attributes', 'labels']);
@@ -92,8 +98,21 @@ export function createTraceScrubber(classifier: Classifier, masker: Masker): Tra
     return out;
   };
 
+  /** A structural value: plain text scan only, unchanged unless something is found. */
+  const maskPlain = (text: string, counts: Record<string, number>): string => {
+    const findings = classifier.scanText(text);
+    if (findings.length === 0) return text;
+    count(counts, findings);
+    return masker.maskText(text, findings);
+  };
+
   const walk = (value: unknown, key: string | undefined, counts: Record<string, number>): unknown => {
-    if (key !== undefined && STRUCTURAL_KEYS.has(key)) return value;
+    if (key !== undefined && STRUCTURAL_KEYS.has(key)) {
+      if (IDENTITY_KEYS.has(key)) return value;
+      if (typeof value === 'string') return maskPlain(value, counts);
+      if (Array.isArray(value)) return value.map((v: unknown) => (typeof v === 'string' ? maskPlain(v, counts) : v));
+      return value;
+    }
     if (typeof value === 'string') return maskString(value, counts);
     if (Array.isArray(value)) return value.map((v) => walk(v, undefined, counts));
     if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
