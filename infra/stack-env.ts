@@ -1,10 +1,15 @@
-/** Reads infra/stack.env, the single source of the local stack's ports and names. */
+/**
+ * Reads infra/stack.env, the single source of the local stack's ports and names
+ * (or the file named by TRACEFENCE_STACK_ENV, for a second stack on other ports).
+ */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type StackEnv = Readonly<Record<string, string>>;
 
-export function readStackEnv(file = join(import.meta.dirname, 'stack.env')): StackEnv {
+export const DEFAULT_STACK_ENV_FILE = join(import.meta.dirname, 'stack.env');
+
+export function readStackEnv(file = process.env['TRACEFENCE_STACK_ENV'] ?? DEFAULT_STACK_ENV_FILE): StackEnv {
   const out: Record<string, string> = {};
   for (const raw of readFileSync(file, 'utf8').split('\n')) {
     const line = raw.trim();

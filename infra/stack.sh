@@ -13,8 +13,11 @@ CACHE=${TRACEFENCE_CACHE:-$HOME/.cache/tracefence}
 STATE=${TRACEFENCE_STATE:-$REPO/.stack}
 cd "$REPO"
 
+# TRACEFENCE_STACK_ENV may name another env file (other ports), e.g. to run a second stack beside this one.
+STACK_ENV_FILE=${TRACEFENCE_STACK_ENV:-$INFRA/stack.env}
 # shellcheck source=/dev/null
-source "$INFRA/stack.env"
+source "$STACK_ENV_FILE"
+export TRACEFENCE_STACK_ENV="$STACK_ENV_FILE"
 for f in common kafka redis s3 gcs oidc; do
   # shellcheck source=/dev/null
   source "$INFRA/lib/$f.sh"

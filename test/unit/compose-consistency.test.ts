@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { readStackEnv, stackValue } from '../../infra/stack-env.js';
+import { DEFAULT_STACK_ENV_FILE, readStackEnv, stackValue } from '../../infra/stack-env.js';
 
 interface ComposeService {
   image?: string;
@@ -15,7 +15,7 @@ interface ComposeService {
 
 const root = join(import.meta.dirname, '..', '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
-const env = readStackEnv();
+const env = readStackEnv(DEFAULT_STACK_ENV_FILE);
 
 function service(name: string): ComposeService {
   const s = compose.services[name];
