@@ -561,10 +561,46 @@ const pieces: Piece[] = [
   },
 ];
 
-/** One record of roughly `targetChars` characters. */
-export function generateRecord(g: Gen, id: string, targetChars: number): LabelledRecord {
+const REASONING = [
+  'I need to figure out why the deployment failed. The logs show a timeout while pulling the image, so the registry may be rate limiting us. ',
+  'Plan: 1) list the open incidents, 2) group them by service, 3) draft a summary for the on-call engineer. ',
+  'The user wants a comparison of the two approaches. The first one is simpler but does not handle retries; the second adds a queue. ',
+  'Let me re-read the function. It iterates over the items, filters out the archived ones and returns the first match, or undefined. ',
+  'The test failed because the fixture uses a fixed clock and the code under test reads the system time directly. ',
+  'I searched the knowledge base for "refund policy" and found three articles; the most recent one was updated last quarter. ',
+  'Given the constraints (budget under 5k, delivery in 3 weeks), option B looks better. I will explain the trade-offs. ',
+];
+const CODE = [
+  'function retry(fn, attempts = 3) {\n  for (let i = 0; i < attempts; i++) {\n    try { return fn(); } catch (e) { if (i === attempts - 1) throw e; }\n  }\n}\n',
+  'SELECT id, status, created_at FROM orders WHERE status = \'pending\' AND created_at > now() - interval \'7 days\' LIMIT 100;\n',
+  'def summarize(items):\n    return {k: len(v) for k, v in groupby(sorted(items, key=kind), key=kind)}\n',
+  '```diff\n- const timeout = 1000;\n+ const timeout = 5000;\n```\n',
+];
+const plainPieces: Piece[] = [
+  (b, g) => {
+    b.add(g.pick(REASONING));
+  },
+  (b, g) => {
+    b.add(g.pick(CODE));
+  },
+  (b, g) => {
+    b.add(g.pick(FILLER));
+  },
+  (b, g) => {
+    b.add(`{"tool": "${g.pick(['search', 'read_file', 'run_tests', 'http.get'])}", "call_id": "${uuid(g)}", "arguments": {"query": "${g.pick(['refund policy', 'open incidents', 'latency p99'])}", "limit": ${g.int(1, 50)}}}\n`);
+  },
+  (b, g) => {
+    b.add(`${new Date(Date.UTC(2024, 0, 1) + g.int(0, 3e10)).toISOString()} INFO request_id=${uuid(g)} path=/v2/items/${g.str(DIGITS, 6)} latency_ms=${g.int(1, 900)} status=200\n`);
+  },
+  (b, g) => {
+    b.add(g.pick(INTROS)).add('Reference ').add(trap(g)).add('. ');
+  },
+];
+
+/** One record of roughly `targetChars` characters; `sensitiveRate` is the share of pieces that may carry values. */
+export function generateRecord(g: Gen, id: string, targetChars: number, sensitiveRate = 1): LabelledRecord {
   const b = new Builder();
-  while (b.text.length < targetChars) g.pick(pieces)(b, g);
+  while (b.text.length < targetChars) (g.chance(sensitiveRate) ? g.pick(pieces) : g.pick(plainPieces))(b, g);
   return { id, text: b.text, labels: b.labels };
 }
 
@@ -573,14 +609,17 @@ export function generateCorpus(seed: number, records: number, targetChars = 1500
   return Array.from({ length: records }, (_, i) => generateRecord(g, `rec-${seed}-${i}`, targetChars));
 }
 
-/** Trace-like text without labels, for throughput measurement. */
-export function generateTraceText(seed: number, chars: number, recordChars = 4000): string[] {
+/**
+ * Trace-like text without labels, for throughput measurement: `sensitiveRate` 1 is the dense
+ * labelled mix (a value every ~100 characters), 0.15 is closer to real agent traces.
+ */
+export function generateTraceText(seed: number, chars: number, sensitiveRate = 1, recordChars = 4000): string[] {
   const g = new Gen(createRng(seed));
   const out: string[] = [];
   let total = 0;
   let i = 0;
   while (total < chars) {
-    const r = generateRecord(g, String(i++), recordChars);
+    const r = generateRecord(g, String(i++), recordChars, sensitiveRate);
     out.push(r.text);
     total += r.text.length;
   }

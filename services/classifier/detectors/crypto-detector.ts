@@ -2,7 +2,7 @@ import { base58CheckAddressValid, segwitAddressValid } from '../checksums.js';
 import { type Candidate, type Detector, PRIORITY, isAlnum } from './detector.js';
 
 /** Legacy (base58, version 1 or 3) and segwit (bech32/bech32m, bc1 or tb1) Bitcoin address shapes. */
-const ADDRESS = /[13][1-9A-HJ-NP-Za-km-z]{25,34}|(?:bc|tb)1[02-9ac-hj-np-z]{11,71}|(?:BC|TB)1[02-9AC-HJ-NP-Z]{11,71}/g;
+const ADDRESS = /\b(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|(?:bc|tb)1[02-9ac-hj-np-z]{11,71}|(?:BC|TB)1[02-9AC-HJ-NP-Z]{11,71})\b/g;
 
 /** CRYPTO: Bitcoin addresses, accepted only when the base58check or bech32(m) checksum holds. */
 export function createCryptoDetector(): Detector {

@@ -2,7 +2,7 @@ import { IBAN_LENGTHS, ibanValid } from '../checksums.js';
 import { type Candidate, type Detector, PRIORITY, isAlnum, leftBoundary } from './detector.js';
 
 /** Two letters and two check digits: the only way an IBAN can start. */
-const START = /[A-Za-z]{2}\d{2}/g;
+const START = /\b[A-Za-z]{2}\d{2}/g;
 
 /**
  * IBAN_CODE: country code, registered length for that country, check digits, mod 97 == 1.

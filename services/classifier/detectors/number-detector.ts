@@ -3,8 +3,8 @@ import type { EntityType } from '../types.js';
 import { type Candidate, type Detector, PRIORITY, contextBefore, isDigit, leftBoundary, rightBoundary } from './detector.js';
 import { matchPhone } from './phone-matcher.js';
 
-/** Runs of digits and the separators numbers are written with; unbounded but backtracking-free. */
-const RUN = /[+(]?\d[\d \-.()/]*/g;
+/** Runs of digits and the separators numbers are written with, 4+ characters; backtracking-free. */
+const RUN = /[+(]?\d[\d \-.()/]{3,}/g;
 const CARD_GROUPED = /\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5}/y;
 const SSN = /\d{3}([- .])\d{2}\1\d{4}/y;
 const IPV4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/y;
@@ -159,7 +159,15 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
       while ((m = RUN.exec(text)) !== null) {
         const s = m.index;
         const e = s + m[0].length;
-        if (e - s < 4) continue;
+        // Every type needs 7+ digits, except IPv4 (4+ digits and dots).
+        let digits = 0;
+        let dots = 0;
+        for (let i = s; i < e; i++) {
+          const c = text.charCodeAt(i);
+          if (isDigit(c)) digits++;
+          else if (c === 46) dots++;
+        }
+        if (digits < 7 && (digits < 4 || dots < 3)) continue;
         let p = s;
         while (p < e) {
           const c = text.charCodeAt(p);

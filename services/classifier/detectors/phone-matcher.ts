@@ -118,7 +118,13 @@ function nationalValid(groups: readonly Group[], hasContext: boolean): boolean {
  */
 export function matchPhone(text: string, p: number): number {
   const { plus, groups } = readGroups(text, p);
-  if (groups.length === 0) return -1;
+  let total = 0;
+  for (const g of groups) total += g.digits.length;
+  if (total < 7) return -1; // shortest accepted number; most runs stop here without allocating
+  // National numbers without a trunk 0 start with a group of 1 (1-NXX), 3 (NXX) or 5 (India)
+  // digits, or are one unbroken run: dates like 2024-03-05 stop here.
+  const first = groups[0]!;
+  if (!plus && first.digits[0] !== '0' && groups.length > 1 && first.digits.length !== 1 && first.digits.length !== 3 && first.digits.length !== 5) return -1;
   let context: boolean | undefined;
   for (let k = groups.length; k >= 1; k--) {
     const gs = groups.slice(0, k);

@@ -10,6 +10,36 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
+/**
+ * One alternation for all keywords, factored by common prefix (`A(?:KIA|SIA|Iza)|gh(?:p_|o_)`):
+ * V8 scans a factored alternation several times faster than a flat list of literals.
+ * Longer keywords come first at each branch so `sk-ant-` wins over `sk-`.
+ */
+export function trieRegexSource(keywords: readonly string[]): string {
+  interface Node {
+    children: Map<string, Node>;
+    end: boolean;
+  }
+  const root: Node = { children: new Map(), end: false };
+  for (const k of keywords) {
+    let n = root;
+    for (const ch of k) {
+      let next = n.children.get(ch);
+      if (next === undefined) n.children.set(ch, (next = { children: new Map(), end: false }));
+      n = next;
+    }
+    n.end = true;
+  }
+  const emit = (n: Node): string => {
+    const branches = [...n.children.entries()].map(([ch, child]) => escapeRegExp(ch) + emit(child));
+    if (branches.length === 0) return '';
+    const body = branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
+    if (!n.end) return body;
+    return branches.length === 1 && branches[0]!.length === 1 ? `${body}?` : `(?:${body})?`;
+  };
+  return emit(root);
+}
+
 interface CompiledRule {
   rule: SecretRule;
   re: RegExp;
@@ -57,8 +87,7 @@ export function createSecretDetector(rules: readonly SecretRule[] = SECRET_RULES
       byKeyword.set(k, list);
     }
   }
-  const keywords = [...byKeyword.keys(), '-----BEGIN '].sort((a, b) => b.length - a.length);
-  const trigger = new RegExp(keywords.map(escapeRegExp).join('|'), 'g');
+  const trigger = new RegExp(trieRegexSource([...byKeyword.keys(), '-----BEGIN ']), 'g');
 
   return {
     name: 'secret',
