@@ -34,6 +34,15 @@ export const ERROR_CODES = {
   INGEST_BACKPRESSURE: 'The ingest producer buffer is full; the sender should retry later (retriable, HTTP 429).',
   BUCKET_LOCATION_UNKNOWN: 'A sink could not read a bucket location, replication or encryption setting; writes are stopped (fail closed).',
   BUCKET_ENCRYPTION_MISSING: 'A bucket lacks the default encryption its region policy requires; writes are stopped.',
+  REVIEW_UNAUTHENTICATED: 'A reviewer request has no valid access token or session (HTTP 401).',
+  REVIEW_FORBIDDEN: 'The reviewer\'s groups do not cover the hold\'s region and tenant (HTTP 403).',
+  REVIEW_SELF_APPROVAL: 'A reviewer tried to approve a trace their own identity sent (HTTP 403).',
+  REVIEW_NOT_FOUND: 'No hold with this record id (HTTP 404).',
+  REVIEW_ALREADY_DECIDED: 'The hold is already approved, rejected or expired (HTTP 409).',
+  REVIEW_DUPLICATE_APPROVAL: 'This reviewer already approved the hold; approvals must come from distinct reviewers (HTTP 409).',
+  REVIEW_REQUEST_INVALID: 'A reviewer request is malformed: body, justification, region or filter (HTTP 400).',
+  REVIEW_CSRF_INVALID: 'A reviewer form post lacks a valid CSRF token or comes from another origin (HTTP 403).',
+  QUEUE_UNAVAILABLE: 'Redis (the approval queue) could not be reached or a hold stayed locked (retriable, HTTP 503).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
