@@ -12,7 +12,7 @@ export interface TokenSourceOptions {
   /** Resource indicator / audience of the broker. */
   resource?: string;
   scope?: string;
-  /** Refresh this long before expiry. */
+  /** Refresh this long before expiry (default 60 s; at most half the token's lifetime). */
   refreshBeforeMs?: number;
 }
 
@@ -28,7 +28,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
   const issuer = new URL(options.issuer);
   const refreshBeforeMs = options.refreshBeforeMs ?? 60_000;
   let config: Promise<oidc.Configuration> | undefined;
-  let cached: { token: string; expiresAtMs: number } | undefined;
+  let cached: { token: string; expiresAtMs: number; refreshAtMs: number } | undefined;
   let inFlight: Promise<string> | undefined;
 
   const discover = (): Promise<oidc.Configuration> => {
@@ -51,20 +51,33 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     try {
       tokens = await oidc.clientCredentialsGrant(cfg, params);
     } catch (err) {
+      // An OAuth error answer (invalid_client, invalid_target...) is a configuration fault: retrying cannot help.
+      if (err instanceof oidc.ResponseBodyError && err.status >= 400 && err.status < 500) {
+        const oauthError = /^[a-z_]{1,64}$/.test(err.error) ? err.error : 'error';
+        throw new TracefenceError('CONFIG_INVALID', `the issuer refused client credentials for client ${options.clientId} (${oauthError})`, { cause: err });
+      }
       throw new TracefenceError('AUTH_ISSUER_UNREACHABLE', `client-credentials grant failed for client ${options.clientId}`, { retriable: true, cause: err });
     }
     const ttlMs = (tokens.expires_in ?? 300) * 1000;
-    cached = { token: tokens.access_token, expiresAtMs: Date.now() + ttlMs };
+    // A token shorter-lived than the refresh margin would be refetched on every call: refresh at half-life instead.
+    const marginMs = Math.min(refreshBeforeMs, ttlMs / 2);
+    cached = { token: tokens.access_token, expiresAtMs: Date.now() + ttlMs, refreshAtMs: Date.now() + ttlMs - marginMs };
     return tokens.access_token;
   };
 
   return {
     async getToken() {
-      if (cached !== undefined && Date.now() < cached.expiresAtMs - refreshBeforeMs) return cached.token;
+      if (cached !== undefined && Date.now() < cached.refreshAtMs) return cached.token;
       inFlight ??= fetchToken().finally(() => {
         inFlight = undefined;
       });
-      return inFlight;
+      try {
+        return await inFlight;
+      } catch (err) {
+        // An early refresh that fails must not fail a send while the current token is still valid.
+        if (cached !== undefined && Date.now() < cached.expiresAtMs - 5_000) return cached.token;
+        throw err;
+      }
     },
   };
 }

@@ -74,7 +74,9 @@ export async function createTraceProducer(options: TraceProducerOptions): Promis
       });
       for (const p of batch) p.resolve({ recordId: p.trace.recordId, traceId: p.trace.traceId });
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      // One error base for callers: a kafkajs failure becomes a retriable KAFKA_UNAVAILABLE.
+      const failure = err instanceof TracefenceError ? err : new TracefenceError('KAFKA_UNAVAILABLE', 'Kafka did not acknowledge the trace records', { retriable: true, cause: err });
+      for (const p of batch) p.reject(failure);
     } finally {
       for (const p of batch) bufferedBytes -= p.value.length;
       while (waiters.length > 0 && bufferedBytes < maxBufferedBytes) waiters.shift()?.();
@@ -96,6 +98,8 @@ export async function createTraceProducer(options: TraceProducerOptions): Promis
       const { payload, fingerprint } = codec.encode(trace);
       while (bufferedBytes + payload.length > maxBufferedBytes && bufferedBytes > 0) {
         await new Promise<void>((resolve) => waiters.push(resolve));
+        // Closed while waiting: the queue will not be drained again, so do not join it.
+        if (closed) throw new TracefenceError('KAFKA_UNAVAILABLE', 'the trace producer is closed');
       }
       bufferedBytes += payload.length;
       const result = new Promise<SendResult>((resolve, reject) => queue.push({ trace, value: payload, fingerprint, resolve, reject }));
@@ -112,6 +116,8 @@ export async function createTraceProducer(options: TraceProducerOptions): Promis
       closed = true;
       drain();
       await sending;
+      // Senders still waiting for buffer space are released; they see `closed` and fail.
+      while (waiters.length > 0) waiters.shift()?.();
       await producer.disconnect();
     },
   };
