@@ -108,7 +108,7 @@ async function main(): Promise<void> {
         transactionTimeoutMs: config.transactionTimeoutMs,
         sessionTimeoutMs: config.sessionTimeoutMs,
       },
-      { processor, metrics: createPolicyWorkerMetrics(registry), logger },
+      { processor, metrics: createPolicyWorkerMetrics(registry), logger, onFatal: () => void shutdown('consumer stopped', 1) },
     );
     const ops = await startOpsServer(registry, { ready: worker.isReady, detail: () => ({ policyVersion: policy.version }) }, config.httpPort);
     components.push({ name: 'ops-server', close: ops.close }, { name: 'token-verifier', close: async () => verifier.close() });

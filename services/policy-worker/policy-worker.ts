@@ -4,9 +4,8 @@
  * Kafka transaction (invariant 4). A crash aborts the open transaction; the records are
  * consumed again and nothing appears twice downstream for read_committed consumers.
  */
-import type { Consumer, Producer, KafkaMessage } from 'kafkajs';
-import { createKafka } from '../shared/kafka/kafka-client.js';
-import { describeError } from '../shared/errors.js';
+import { createKafka, type Admin, type Consumer, type KafkaMessage, type Producer } from '../shared/kafka/kafka-client.js';
+import { describeError, TracefenceError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { IngestRecord, Outcome, OutboundRecord, RecordProcessor } from './record-processor.js';
 import type { PolicyWorkerMetrics } from './policy-worker-metrics.js';
@@ -27,6 +26,8 @@ export interface PolicyWorkerDeps {
   processor: RecordProcessor;
   metrics: PolicyWorkerMetrics;
   logger: Logger;
+  /** Called when the consumer stopped for good (kafkajs will not restart it): the process should exit. */
+  onFatal?: (err: unknown) => void;
 }
 
 export interface PolicyWorker {
@@ -41,18 +42,35 @@ function toIngestRecord(topic: string, partition: number, m: KafkaMessage): Inge
   return { topic, partition, offset: m.offset, timestampMs: Number(m.timestamp), headers: m.headers ?? {}, value: m.value };
 }
 
+/** Groups outbound records by topic in one pass, keeping their order within a topic. */
+function byTopic(records: readonly OutboundRecord[]): Map<string, OutboundRecord[]> {
+  const out = new Map<string, OutboundRecord[]>();
+  for (const r of records) {
+    const list = out.get(r.topic);
+    if (list === undefined) out.set(r.topic, [r]);
+    else list.push(r);
+  }
+  return out;
+}
+
+/** Thrown when a transaction's outcome is unknown; the loop recovers from the committed offsets. */
+class TransactionOutcomeUnknown extends Error {}
+
 export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWorkerDeps): PolicyWorker {
   const { processor, metrics, logger } = deps;
   const kafka = createKafka({ brokers: options.brokers, clientId: 'tracefence-policy-worker' }, logger);
-  const producer: Producer = kafka.producer({
-    transactionalId: options.transactionalId,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    transactionTimeout: options.transactionTimeoutMs,
-    allowAutoTopicCreation: false,
-    // Exactly-once needs the idempotent producer to keep retrying rather than give up mid-sequence.
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
-  });
+  const newProducer = (): Producer =>
+    kafka.producer({
+      transactionalId: options.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: options.transactionTimeoutMs,
+      allowAutoTopicCreation: false,
+      // Exactly-once needs the idempotent producer to keep retrying rather than give up mid-sequence.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
+    });
+  let producer: Producer = newProducer();
+  const admin: Admin = kafka.admin();
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     readUncommitted: false,
@@ -63,33 +81,56 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
   let running = false;
   let closed = false;
 
+  /**
+   * Replaces the producer after a transaction ended in an unknown state (kafkajs leaves its
+   * transaction state machine stuck in COMMITTING/ABORTING then). The new producer initialises
+   * the same transactional id, which completes or aborts whatever the old one left open, so
+   * afterwards the group's committed offsets say exactly what was written.
+   */
+  async function resetProducer(): Promise<void> {
+    const old = producer;
+    producer = newProducer();
+    await old.disconnect().catch(() => undefined);
+    await producer.connect();
+    const probe = await producer.transaction(); // InitProducerId: fences the old epoch
+    await probe.abort(); // nothing was added: no request, back to ready
+  }
+
+  /** After an unknown outcome: continue from what the broker says was committed. */
+  async function recover(topic: string, partition: number): Promise<void> {
+    await resetProducer();
+    const [group] = await admin.fetchOffsets({ groupId: options.groupId, topics: [topic] });
+    const committed = group?.partitions.find((p) => p.partition === partition)?.offset;
+    if (committed !== undefined && committed !== '-1') consumer.seek({ topic, partition, offset: committed });
+    else throw new TracefenceError('KAFKA_UNAVAILABLE', 'no committed offset after a failed transaction; restarting the consumer', { retriable: true });
+    logger.warn({ topic, partition, offset: committed }, 'resuming from the committed offset after a failed transaction');
+  }
+
   /** kafkajs reports back-to-back transaction races as errors; they clear on retry. */
   async function commitTransaction(records: OutboundRecord[], topic: string, partition: number, nextOffset: string): Promise<void> {
+    const topicMessages = [...byTopic(records)].map(([t, rs]) => ({ topic: t, messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) }));
     for (let attempt = 1; ; attempt++) {
       const tx = await producer.transaction();
+      let ending = false;
       try {
-        const byTopic = new Map<string, OutboundRecord[]>();
-        for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
-        if (byTopic.size > 0) {
-          await tx.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([t, rs]) => ({ topic: t, messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) })),
-          });
-        }
+        if (topicMessages.length > 0) await tx.sendBatch({ acks: -1, topicMessages });
         await tx.sendOffsets({ consumerGroupId: options.groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
+        ending = true;
         await tx.commit();
         metrics.transactions.inc({ result: 'committed' });
         return;
       } catch (err) {
-        await tx.abort().catch(() => undefined);
         metrics.transactions.inc({ result: 'aborted' });
+        // A failed commit may still have committed; only a transaction we aborted ourselves is known.
+        let aborted = false;
+        if (!ending) aborted = await tx.abort().then(() => true, () => false);
+        if (!aborted) throw new TransactionOutcomeUnknown(describeError(err), { cause: err });
         if (attempt >= 5 || !RETRIABLE_TXN.test(describeError(err))) throw err;
         logger.warn({ attempt, err: describeError(err) }, 'transaction retried');
         await new Promise((r) => setTimeout(r, 50 * 2 ** attempt + Math.random() * 50));
       }
     }
   }
-
   function count(outcome: Outcome): void {
     if (outcome.kind === 'routed') metrics.routed.inc({ region: outcome.region ?? 'unknown' });
     else if (outcome.kind === 'held') metrics.held.inc({ reason: outcome.reasonCode ?? 'unknown' });
@@ -100,6 +141,7 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
   return {
     async start() {
       await producer.connect();
+      await admin.connect();
       await consumer.connect();
       await consumer.subscribe({ topics: [options.ingestTopic], fromBeginning: true });
       consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -108,6 +150,7 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
       consumer.on(consumer.events.CRASH, (e) => {
         running = false;
         logger.error({ err: describeError(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+        if (!e.payload.restart && !closed) deps.onFatal?.(e.payload.error);
       });
       await consumer.run({
         autoCommit: false,
@@ -131,7 +174,16 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
             }
             const last = chunk[chunk.length - 1];
             if (last === undefined) continue;
-            await commitTransaction(outbound, batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString());
+            // Revoked while processing: leave the chunk to the partition's next owner.
+            if (!isRunning() || isStale()) return;
+            try {
+              await commitTransaction(outbound, batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString());
+            } catch (err) {
+              if (!(err instanceof TransactionOutcomeUnknown)) throw err;
+              logger.error({ err: err.message, partition: batch.partition }, 'transaction outcome unknown');
+              await recover(batch.topic, batch.partition);
+              return;
+            }
             resolveOffset(last.offset);
             metrics.consumed.inc(chunk.length);
             for (const o of outcomes) count(o);
@@ -148,6 +200,7 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
       // consumer.disconnect waits for the batch in progress: its open transaction commits or aborts first.
       await consumer.disconnect().catch((err: unknown) => logger.error({ err: describeError(err) }, 'consumer disconnect failed'));
       await producer.disconnect().catch((err: unknown) => logger.error({ err: describeError(err) }, 'producer disconnect failed'));
+      await admin.disconnect().catch((err: unknown) => logger.error({ err: describeError(err) }, 'admin disconnect failed'));
     },
   };
 }

@@ -437,3 +437,12 @@ export function agentClaims(tenant: 'acme' | 'globex' | 'initech', nowSec = Math
 export async function signToken(claims: JWTPayload, key: CryptoKey | Uint8Array, header: { alg: string; kid?: string; typ?: string }): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ typ: 'at+jwt', ...header }).sign(key);
 }
+
+// --- Load ------------------------------------------------------------------------------------------
+
+/** Sum of the worker group's committed offsets on the ingest topic (records done so far). */
+export async function committedCount(topology: TestTopology): Promise<bigint> {
+  const a = await harnessAdmin();
+  const [group] = await a.fetchOffsets({ groupId: topology.groupId, topics: [topology.topics.ingest] });
+  return (group?.partitions ?? []).reduce((n, p) => n + (BigInt(p.offset) > 0n ? BigInt(p.offset) : 0n), 0n);
+}
