@@ -4,13 +4,27 @@
  * encoder only drops headers that could carry credentials.
  */
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import avro from 'avsc';
 import type { Type } from 'avsc';
 import type { SinkFormat } from './object-key.js';
 
-const gzip = promisify(gzipCb);
+/** Gzip line by line: a batch never exists as one big string next to its compressed copy. */
+async function gzipLines(lines: Iterable<string>): Promise<Buffer> {
+  const gz = createGzip();
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    gz.on('data', (c: Buffer) => chunks.push(c));
+    gz.on('end', () => resolve());
+    gz.on('error', reject);
+  });
+  for (const line of lines) {
+    if (!gz.write(line + '\n')) await new Promise<void>((r) => gz.once('drain', () => r()));
+  }
+  gz.end();
+  await done;
+  return Buffer.concat(chunks);
+}
 
 export interface SinkRecord {
   offset: bigint;
@@ -140,8 +154,9 @@ export async function encodeBatch(records: readonly SinkRecord[], format: SinkFo
     body = await avroContainer(records, decoder);
     contentType = 'application/avro';
   } else {
-    const text = records.map((r) => jsonLine(r, decoder)).join('\n') + '\n';
-    body = await gzip(Buffer.from(text, 'utf8'));
+    body = await gzipLines((function* () {
+      for (const r of records) yield jsonLine(r, decoder);
+    })());
     contentType = 'application/gzip';
   }
   return { body, contentType, sha256: createHash('sha256').update(body).digest('hex') };
