@@ -1,0 +1,36 @@
+/**
+ * Approval service entry: reads and validates configuration, starts the service, runs until
+ * SIGTERM/SIGINT and then closes in reverse order of start (stop the listener and the intake,
+ * let the hold workers finish their step, flush the producer, close Redis). Environment: see
+ * approval-config.ts and docs/approval.md.
+ */
+import { describeError } from '../shared/errors.js';
+import { createLogger } from '../shared/logger.js';
+import { runUntilSignal, type Closable } from '../shared/service-runtime.js';
+import { readApprovalConfig, type ApprovalConfig } from './approval-config.js';
+import { startApprovalService } from './approval-service.js';
+
+async function main(): Promise<void> {
+  const logger = createLogger('approval-service');
+  let config: ApprovalConfig;
+  try {
+    config = readApprovalConfig(process.env);
+  } catch (err) {
+    logger.fatal({ err: describeError(err) }, 'configuration refused');
+    logger.flush();
+    process.exitCode = 2;
+    return;
+  }
+  let components: readonly Closable[] = [];
+  const shutdown = runUntilSignal(logger, () => components);
+  try {
+    const service = await startApprovalService(config, logger);
+    components = service.components;
+    logger.info({ port: service.port, httpPort: service.opsPort, policyVersion: service.policyVersion, ttlMs: service.ttlMs }, 'approval service running');
+  } catch (err) {
+    logger.fatal({ err: describeError(err) }, 'start-up failed');
+    await shutdown('start-up failed', 1);
+  }
+}
+
+await main();
