@@ -18,6 +18,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'Create the project topics on the configured Kafka cluster',
     load: async () => (await import('./topics-command.js')).topicsCommand,
   },
+  audit: {
+    summary: 'Verify a region\'s audit hash chain: audit verify --region <r>',
+    load: async () => (await import('./audit-command.js')).auditCommand,
+  },
 };
 
 function usage(): string {
