@@ -65,7 +65,7 @@ export function regexSafetyProblem(pattern: string): string | undefined {
     const q = readQuantifier(pattern, i);
     if (q !== undefined) {
       if (!lastWasAtom) return `quantifier without an atom at offset ${i}`;
-      if (q.max > 10_000 || q.min > 10_000) return 'repetition count over 10000';
+      if ((Number.isFinite(q.max) && q.max > 10_000) || q.min > 10_000) return 'repetition count over 10000';
       const repeating = q.max > 1;
       if (repeating && lastGroupHadQuantifier) return `nested quantifier at offset ${i}`;
       // A fixed count ({4}) cannot split its input two ways; only variable ones can nest badly.

@@ -32,6 +32,12 @@ export function createIpv6Detector(): Detector {
           let e = c + 1;
           while (e < text.length && e - s < MAX_LEN && isAddrChar(text.charCodeAt(e))) e++;
           next = e;
+          // A run of address characters longer than any address: skip all of it (keeps the scan linear).
+          if ((s > 0 && isAddrChar(text.charCodeAt(s - 1))) || (e < text.length && isAddrChar(text.charCodeAt(e)))) {
+            while (next < text.length && isAddrChar(text.charCodeAt(next))) next++;
+            c = text.indexOf(':', next);
+            continue;
+          }
           const leftOk = s === 0 || !(isWordChar(text.charCodeAt(s - 1)) || isAddrChar(text.charCodeAt(s - 1)));
           const rightOk = e >= text.length || !isWordChar(text.charCodeAt(e));
           if (leftOk && rightOk) {

@@ -8,7 +8,8 @@ const MAX_KEY = 64;
 // After the key: closing quote (same as the opening one), separator, then the value (group 1).
 const JSON_VALUE = /\s{0,64}:\s{0,64}"((?:[^"\\\n]|\\.){1,2048})"/dy;
 const JSON_NUMBER = /\s{0,64}:\s{0,64}(-?\d[\d.eE+-]{0,40})/dy;
-const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:[^"\\]|\\[^"]){1,2048})\\"/dy;
+// JSON inside a JSON string: \" ends the value; an inner escape is \\ followed by \\, \" or a character.
+const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:\\\\(?:\\\\|\\"|[^\\])|\\[^"\\]|[^"\\]){1,2048})\\"/dy;
 const SINGLE_QUOTED_VALUE = /\s{0,64}[:=]\s{0,64}'([^'\\\n]{1,2048})'/dy;
 const BARE_VALUE = /[ \t]{0,64}([:=])[ \t]{0,64}"?(?:(?:Bearer|Basic|Token|Digest) +)?([^\s"',;&<>)}\]]{1,2048})/diy;
 
@@ -38,6 +39,8 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
   }
   if (open === '"' && text[ke] === '"') return group1(JSON_VALUE, text, ke + 1) ?? group1(JSON_NUMBER, text, ke + 1);
   if (open === "'" && text[ke] === "'") return group1(SINGLE_QUOTED_VALUE, text, ke + 1);
+  // Bare keys stand after a space, quote, '?', '&', ';' or '(' (shell, URL query, connection string).
+  if (!(ks === 0 || /[\s;&?"'`(]/.test(open ?? ''))) return undefined;
   const bare = group2(BARE_VALUE, text, ke);
   if (bare === undefined) {
     // Prose: "the password is Summer2024!" — a plain lower-case word ("is correct") is not a secret.
@@ -48,8 +51,6 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
     if (end - prose[0] < 4 || /^[a-z]+$/.test(text.slice(prose[0], end))) return undefined;
     return [prose[0], end];
   }
-  const shellLike = ks === 0 || /[\s;&?"'`(]/.test(open ?? '');
-  if (!shellLike) return undefined;
   // `key: value` is also prose ("Token: the one above"): accept it at the start of a line (YAML,
   // HTTP headers), after an identifier-like key (api_key, clientSecret), or for a value that is
   // not a plain word.
@@ -97,6 +98,8 @@ export function createKeyValueDetector(matchKey: KeyNameMatcher): Detector {
         const value = text.slice(span[0], span[1]);
         if (isPlaceholderValue(value)) continue;
         if (rule.subtype === 'password' && /pwd$/i.test(key) && /^[/~]/.test(value)) continue;
+        // Key words inside a value are part of the value.
+        if (span[1] > KEY_WORD.lastIndex) KEY_WORD.lastIndex = span[1];
         out.push({
           type: rule.type,
           ...(rule.subtype === undefined ? {} : { subtype: rule.subtype }),

@@ -41,7 +41,8 @@ function readGroups(text: string, p: number): { plus: boolean; groups: Group[] }
     while (j < text.length && j - ds < MAX_GROUP_DIGITS && isDigit(text.charCodeAt(j))) j++;
     if (j === ds || (j < text.length && isDigit(text.charCodeAt(j)))) break;
     if (paren) {
-      if (text.charCodeAt(j) !== 41) break;
+      // One digit in parentheses is only the trunk hint of +44 (0)20 ...
+      if (text.charCodeAt(j) !== 41 || (j - ds === 1 && !(plus && groups.length === 1))) break;
       j++;
     }
     groups.push({ start: groups.length === 0 ? p : i, end: j, digits: text.slice(ds, paren ? j - 1 : j), paren, sep });

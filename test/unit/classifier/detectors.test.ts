@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClassifier, type Finding } from '../../../services/classifier/index.js';
+
+const classifier = createClassifier();
+
+function found(text: string): Array<{ type: string; value: string; subtype?: string }> {
+  return classifier.scanText(text).map((f: Finding) => ({ type: f.type, value: text.slice(f.start, f.end), ...(f.subtype === undefined ? {} : { subtype: f.subtype }) }));
+}
+
+function assertFinds(text: string, type: string, value: string, subtype?: string): void {
+  const hits = found(text);
+  assert.ok(
+    hits.some((h) => h.type === type && h.value === value && (subtype === undefined || h.subtype === subtype)),
+    `expected ${type}${subtype ? '/' + subtype : ''} ${JSON.stringify(value)} in ${JSON.stringify(text)}, got ${JSON.stringify(hits)}`,
+  );
+}
+
+const POSITIVES: Array<[type: string, text: string, value: string, subtype?: string]> = [
+  ['EMAIL_ADDRESS', 'mail john.doe+billing@mail.example.org today', 'john.doe+billing@mail.example.org'],
+  ['EMAIL_ADDRESS', 'From: Ann <ANN.SMITH@EXAMPLE.CO.UK>', 'ANN.SMITH@EXAMPLE.CO.UK'],
+  ['EMAIL_ADDRESS', 'mailto:o.brien@corp.acme.io.', 'o.brien@corp.acme.io'],
+  ['PHONE_NUMBER', 'call (415) 555-2671 now', '(415) 555-2671'],
+  ['PHONE_NUMBER', 'tel 415.555.2671', '415.555.2671'],
+  ['PHONE_NUMBER', 'tel 1-415-555-2671', '1-415-555-2671'],
+  ['PHONE_NUMBER', 'intl +1 (415) 555-2671 ext. 12', '+1 (415) 555-2671'],
+  ['PHONE_NUMBER', 'E.164 +14155552671.', '+14155552671'],
+  ['PHONE_NUMBER', 'UK +44 20 7946 0958', '+44 20 7946 0958'],
+  ['PHONE_NUMBER', 'UK +44 (0)20 7946 0958', '+44 (0)20 7946 0958'],
+  ['PHONE_NUMBER', 'UK 07911 123456', '07911 123456'],
+  ['PHONE_NUMBER', 'UK 020 7946 0958', '020 7946 0958'],
+  ['PHONE_NUMBER', 'DE +49 30 12345678', '+49 30 12345678'],
+  ['PHONE_NUMBER', 'DE 030/1234567', '030/1234567'],
+  ['PHONE_NUMBER', 'DE (030) 12345678', '(030) 12345678'],
+  ['PHONE_NUMBER', 'DE 0151 23456789', '0151 23456789'],
+  ['PHONE_NUMBER', 'FR +33 6 12 34 56 78', '+33 6 12 34 56 78'],
+  ['PHONE_NUMBER', 'FR 01 23 45 67 89', '01 23 45 67 89'],
+  ['PHONE_NUMBER', 'FR 06.12.34.56.78', '06.12.34.56.78'],
+  ['PHONE_NUMBER', 'IN +91 98765 43210', '+91 98765 43210'],
+  ['PHONE_NUMBER', 'IN +91-9876543210', '+91-9876543210'],
+  ['PHONE_NUMBER', 'IN 98765 43210', '98765 43210'],
+  ['PHONE_NUMBER', 'AU +61 412 345 678', '+61 412 345 678'],
+  ['PHONE_NUMBER', 'please call 4155552671', '4155552671'],
+  ['CREDIT_CARD', 'card 4111 1111 1111 1111.', '4111 1111 1111 1111'],
+  ['CREDIT_CARD', 'card 4111-1111-1111-1111', '4111-1111-1111-1111'],
+  ['CREDIT_CARD', 'card 5500005555555559', '5500005555555559'],
+  ['CREDIT_CARD', 'amex 3782 822463 10005', '3782 822463 10005'],
+  ['CREDIT_CARD', 'amex 378282246310005', '378282246310005'],
+  ['CREDIT_CARD', '{"card":"6011111111111117"}', '6011111111111117'],
+  ['IBAN_CODE', 'IBAN DE89 3704 0044 0532 0130 00 ok', 'DE89 3704 0044 0532 0130 00'],
+  ['IBAN_CODE', 'GB82WEST12345698765432', 'GB82WEST12345698765432'],
+  ['IBAN_CODE', 'iban fr1420041010050500013m02606', 'fr1420041010050500013m02606'],
+  ['IBAN_CODE', 'NO9386011117947', 'NO9386011117947'],
+  ['US_SSN', 'SSN 536-22-1457', '536-22-1457'],
+  ['US_SSN', 'SSN 536 22 1457', '536 22 1457'],
+  ['US_SSN', 'ssn: 536221457', '536221457'],
+  ['IP_ADDRESS', 'from 192.168.1.20.', '192.168.1.20'],
+  ['IP_ADDRESS', 'upstream 10.0.0.7:8080 refused', '10.0.0.7'],
+  ['IP_ADDRESS', 'GET http://172.16.4.2/health', '172.16.4.2'],
+  ['IP_ADDRESS', 'v6 2001:db8:85a3::8a2e:370:7334 ok', '2001:db8:85a3::8a2e:370:7334'],
+  ['IP_ADDRESS', 'v6 fe80::1ff:fe23:4567:890a', 'fe80::1ff:fe23:4567:890a'],
+  ['IP_ADDRESS', 'mapped ::ffff:192.0.2.128', '::ffff:192.0.2.128'],
+  ['IP_ADDRESS', '[2001:db8::1]:443', '2001:db8::1'],
+  ['CRYPTO', 'btc 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2', '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2'],
+  ['CRYPTO', 'btc 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy', '3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy'],
+  ['CRYPTO', 'btc bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4'],
+  ['CRYPTO', 'taproot bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0', 'bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0'],
+  ['SECRET', 'key AKIAIOSFODNN7EXAMPLE here', 'AKIAIOSFODNN7EXAMPLE', 'aws_access_key_id'],
+  ['SECRET', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'github_token'],
+  ['SECRET', 'token glpat-xxxxxxxxxxxxxxxxxxxx1 end', 'glpat-xxxxxxxxxxxxxxxxxxxx1', 'gitlab_token'],
+  ['SECRET', 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx', 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx', 'slack_token'],
+  ['SECRET', 'OPENAI_KEY is sk-proj-Abcdefghijklmnop1234567890QRSTuvwx', 'sk-proj-Abcdefghijklmnop1234567890QRSTuvwx', 'openai_api_key'],
+  ['SECRET', 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ-xyzAA', 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ-xyzAA', 'anthropic_api_key'],
+  ['SECRET', 'AIzaSyA1234567890abcdefghijklmnopqrstuv', 'AIzaSyA1234567890abcdefghijklmnopqrstuv', 'google_api_key'],
+  ['SECRET', 'stripe sk_live_51H8abcdefghijklmnop', 'sk_live_51H8abcdefghijklmnop', 'stripe_key'],
+  ['SECRET', 'Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', 'jwt'],
+  ['SECRET', '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----', '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----', 'private_key'],
+  ['SECRET', '{"pem":"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg\\n-----END PRIVATE KEY-----"}', '-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg\\n-----END PRIVATE KEY-----', 'private_key'],
+  ['SECRET', 'postgres://admin:s3cr3t#1@db:5432/x', 's3cr3t#1', 'url_password'],
+  ['SECRET', 'redis://:hunter2@cache:6379', 'hunter2', 'url_password'],
+  ['SECRET', 'Server=db;User Id=sa;Password=P@ssw0rd!;Encrypt=true', 'P@ssw0rd!', 'password'],
+  ['SECRET', '{"password": "correct horse battery"}', 'correct horse battery', 'password'],
+  ['SECRET', '{\\"client_secret\\": \\"abc\\\\\\"def\\"}', 'abc\\\\\\"def', 'secret'],
+  ['SECRET', 'export GITHUB_TOKEN=whatever-it-is', 'whatever-it-is', 'token'],
+  ['SECRET', 'db:\n  password: two words here\n', 'two words here', 'password'],
+  ['SECRET', "{'api_key': 'k1'}", 'k1', 'api_key'],
+  ['SECRET', 'the password is Summer2024!', 'Summer2024!', 'password'],
+  ['US_SSN', '{"ssn": "not-even-digits"}', 'not-even-digits'],
+];
+
+for (const [type, text, value, subtype] of POSITIVES) {
+  test(`finds ${type}${subtype ? '/' + subtype : ''} in ${JSON.stringify(text).slice(0, 60)}`, () => {
+    assertFinds(text, type, value, subtype);
+  });
+}
+
+const LOOK_ALIKES: string[] = [
+  'request 550e8400-e29b-41d4-a716-446655440000 done',
+  'commit 3f786850e387550fdab836ed7e6dc881de23001b and 4111111111111111abcdef0123456789abcdef01',
+  'short sha 4b825dc',
+  'order #20240115 and ORD-2024-118823 and order 100234455667',
+  'card 4111 1111 1111 1112 fails Luhn',
+  'IBAN DE89 3704 0044 0532 0130 01 fails mod 97',
+  'IBAN DE89370400440532013 has the wrong length',
+  'ssn 000-12-3456, 666-12-3456, 900-12-3456, 123-00-4567, 123-45-0000, 078-05-1120',
+  'at 2024-01-15T10:30:00.123Z and 2024-01-15 10:30:00 and epoch 1705314600000 and 1705314600',
+  'price $1,299.99 or 1 299,00 EUR or 4.111,11',
+  'ISBN 978-3-16-148410-0 and ISBN 0-306-40615-2',
+  'version v1.2.3, release 2.14.0.1, build 10.0.19045.3803, OID 1.3.6.1.4.1.311',
+  'colour #ff00aa and #1a2b3c',
+  'UPS 1Z999AA10123456784, FedEx 7489 2934 1234, USPS 9400 1000 0000 0000 0000 00',
+  'time 10:30:00 and MAC 00:1a:2b:3c:4d:5e and std::vector and a::b',
+  'icon@2x.png and npm i left-pad@1.3.0 and @scope/pkg and user@localhost',
+  'not an ip 300.1.2.3 or 192.168.1.256 or 01.02.03.04',
+  'btc-ish 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3 (bad checksum)',
+  'bech32 bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5 (bad checksum)',
+  '"max_tokens": 1024, "token_count": 77, "tokens": 5, "token_type": "Bearer"',
+  'sk-learn and task-1234567890abcdefghij and risk-assessment',
+  'the password is correct and the token: expired',
+  'customer_id 4155552671 and 15.01.2024 and 2024.01.15',
+  'postgres://user:${DB_PASSWORD}@db/x and https://user:***@host',
+  'eyJhbGciOiJIUzI1NiJ9 alone is not a JWT',
+];
+
+for (const text of LOOK_ALIKES) {
+  test(`no finding in look-alike ${JSON.stringify(text).slice(0, 60)}`, () => {
+    assert.deepEqual(found(text), []);
+  });
+}
+
+test('findings are sorted, non-overlapping, with UTF-16 offsets', () => {
+  const text = '😀 é mail a@b.example, card 4111111111111111, key AKIAIOSFODNN7EXAMPLE 😀';
+  const fs = classifier.scanText(text);
+  assert.deepEqual(
+    fs.map((f) => [f.type, text.slice(f.start, f.end)]),
+    [
+      ['EMAIL_ADDRESS', 'a@b.example'],
+      ['CREDIT_CARD', '4111111111111111'],
+      ['SECRET', 'AKIAIOSFODNN7EXAMPLE'],
+    ],
+  );
+  assert.equal(fs[0]!.start, text.indexOf('a@b'));
+  for (let i = 1; i < fs.length; i++) assert.ok(fs[i - 1]!.end <= fs[i]!.start);
+});
+
+test('overlaps prefer secrets, then validated, then longer spans', () => {
+  // The URL password would also read as the local part of an e-mail address.
+  const text = 'mysql://root:pa55word@db.example.com/app';
+  assert.deepEqual(found(text), [{ type: 'SECRET', value: 'pa55word', subtype: 'url_password' }]);
+  // A JWT after "Bearer" is reported once, as a JWT.
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnop';
+  assert.deepEqual(found(`Authorization: Bearer ${jwt}`), [{ type: 'SECRET', value: jwt, subtype: 'jwt' }]);
+});
+
+test('types option restricts detection', () => {
+  const only = createClassifier({ types: ['EMAIL_ADDRESS'] });
+  const text = 'a@b.example 4111111111111111 AKIAIOSFODNN7EXAMPLE {"password":"x1"}';
+  assert.deepEqual(only.scanText(text).map((f) => f.type), ['EMAIL_ADDRESS']);
+});
