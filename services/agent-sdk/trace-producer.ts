@@ -19,6 +19,8 @@ export interface TraceProducerOptions {
   /** Records are sent in batches of up to this many (or when `lingerMs` passes). */
   batchSize?: number;
   lingerMs?: number;
+  /** Upper bound of one Kafka request's record bytes (at least one record is sent); default 4 MiB. */
+  maxBatchBytes?: number;
   /** Above this many unsent bytes, `send` waits (backpressure) instead of queueing more. */
   maxBufferedBytes?: number;
   logger?: Logger;
@@ -53,6 +55,7 @@ export async function createTraceProducer(options: TraceProducerOptions): Promis
   const batchSize = options.batchSize ?? 200;
   const lingerMs = options.lingerMs ?? 5;
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+  const maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
   let queue: Pending[] = [];
   let bufferedBytes = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -83,13 +86,31 @@ export async function createTraceProducer(options: TraceProducerOptions): Promis
     }
   };
 
+  /**
+   * Batches are taken from the queue when the previous send has finished, not when the linger
+   * timer fires: under load each Kafka request carries up to `batchSize` records instead of a
+   * chain of small batches waiting behind each other.
+   */
+  let pumping: Promise<void> | undefined;
   const drain = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (queue.length === 0) return;
-    const batch = queue;
-    queue = [];
-    sending = sending.then(() => sendBatch(batch));
+    if (queue.length === 0 || pumping !== undefined) return;
+    pumping = (async () => {
+      try {
+        while (queue.length > 0) {
+          let bytes = 0;
+          let n = 0;
+          while (n < queue.length && n < batchSize && (n === 0 || bytes + queue[n]!.value.length <= maxBatchBytes)) bytes += queue[n++]!.value.length;
+          const batch = queue.slice(0, n);
+          queue = queue.slice(n);
+          await sendBatch(batch);
+        }
+      } finally {
+        pumping = undefined;
+      }
+    })();
+    sending = pumping;
   };
 
   return {
