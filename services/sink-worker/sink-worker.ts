@@ -147,6 +147,7 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
   let epoch = 0;
   let bufferedBytes = 0;
   let assigned: number[] = [];
+  let auditPending = false;
   const timers: NodeJS.Timeout[] = [];
 
   const guard = createBucketLocationGuard({
@@ -158,9 +159,8 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
     onVerdict: async (verdict, previous) => {
       deps.metrics.guardChecks.inc({ ...labels, result: verdict.ok ? 'ok' : (verdict.reasonCode ?? 'blocked') });
       applyPauses();
-      if (!verdict.ok && (previous === undefined || previous.ok || previous.reasonCode !== verdict.reasonCode || previous.detail !== verdict.detail)) {
-        await emitAudit(verdict);
-      }
+      const changed = previous === undefined || previous.ok || previous.reasonCode !== verdict.reasonCode || previous.detail !== verdict.detail;
+      if (!verdict.ok && (changed || auditPending)) await emitAudit(verdict);
       if (verdict.ok && previous !== undefined && !previous.ok) {
         // Writes allowed again: push out what waited.
         for (const st of partitions.values()) schedule(st, () => flush(st));
@@ -172,8 +172,10 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
     const { event, details } = guardBlockedEvent(verdict, o.policyVersion, now());
     try {
       await deps.audit.emit(event, details);
+      auditPending = false;
     } catch (err) {
-      // The block itself stands; a lost audit event is logged loudly and retried on the next check.
+      // The block itself stands; the event is logged loudly and sent again on the next check.
+      auditPending = true;
       log.error({ err: describeError(err) }, 'could not emit the guard audit event');
     }
   }
@@ -348,6 +350,8 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
         release(batch);
         st.failures = 0;
         await commit(st, last.offset + 1n);
+        // Several objects in a row must not starve the group heartbeat.
+        await heartbeat?.().catch(() => undefined);
         continue;
       }
       const first = batch.records[0]?.offset ?? 0n;
