@@ -78,7 +78,8 @@ export function createSecretDetector(rules: readonly SecretRule[] = SECRET_RULES
   for (const rule of rules) {
     const compiled: CompiledRule = {
       rule,
-      re: new RegExp(rule.pattern.source, 'yd' + (rule.pattern.flags.includes('i') ? 'i' : '')),
+      // Match indices ('d') cost an allocation per exec: only for rules that capture the secret.
+      re: new RegExp(rule.pattern.source, (/\((?!\?)/.test(rule.pattern.source) ? 'yd' : 'y') + (rule.pattern.flags.includes('i') ? 'i' : '')),
       boundary: rule.boundary ?? DEFAULT_BOUNDARY,
     };
     for (const k of rule.keywords) {
@@ -106,11 +107,11 @@ export function createSecretDetector(rules: readonly SecretRule[] = SECRET_RULES
           continue;
         }
         for (const c of byKeyword.get(m[0]) ?? []) {
+          if (h > 0 && c.boundary.test(text[h - 1]!)) continue; // task-, risk-: not a key prefix
           c.re.lastIndex = h;
           const hit = c.re.exec(text);
           if (hit === null) continue;
           const end = h + hit[0].length;
-          if (h > 0 && c.boundary.test(text[h - 1]!)) continue;
           if (end < text.length && c.boundary.test(text[end]!)) continue;
           const span = hit.indices?.[1] ?? [h, end];
           const secret = text.slice(span[0], span[1]);
