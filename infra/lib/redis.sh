@@ -18,8 +18,10 @@ start_redis() {
   require_free_port redis "$REDIS_PORT"
   mkdir -p "$STATE/redis"
   log "redis: starting on 127.0.0.1:$REDIS_PORT"
+  # Held traces live in Redis until a reviewer decides: keep an fsync'd append-only file so a
+  # Redis restart loses nothing (the chaos suite restarts it).
   launch redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" \
-    --save '' --appendonly no --protected-mode yes --daemonize no
+    --save '' --appendonly yes --appendfsync always --protected-mode yes --daemonize no
 }
 
 ready_redis() { wait_until redis 30 sh -c "redis-cli -h 127.0.0.1 -p $REDIS_PORT ping 2>/dev/null | grep -q PONG"; }

@@ -46,6 +46,9 @@ test('kafka: same version, port and single-node transaction settings', () => {
 test('redis and s3: same ports and moto version', () => {
   publishes('redis', stackValue(env, 'REDIS_PORT'));
   assert.equal(arg('redis', '--port'), stackValue(env, 'REDIS_PORT'));
+  // Held traces must survive a Redis restart in both topologies.
+  assert.equal(arg('redis', '--appendonly'), 'yes');
+  assert.equal(arg('redis', '--appendfsync'), 'always');
   assert.equal(service('s3').image, `motoserver/moto:${stackValue(env, 'MOTO_VERSION')}`);
   publishes('s3', stackValue(env, 'S3_PORT'));
 });
