@@ -7,7 +7,8 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on form posts.
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
 };
 

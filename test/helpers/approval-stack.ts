@@ -30,17 +30,19 @@ export interface ApprovalRun {
 }
 
 /** Fresh topics, queue prefix and a policy (dev policy pointed at them) with the given approval rules. */
-export async function createApprovalRun(approval: { minApprovals: number; ttlHours?: number }): Promise<ApprovalRun> {
+export async function createApprovalRun(approval: { minApprovals: number; ttlHours?: number }, buckets: { eu?: string; us?: string } = {}): Promise<ApprovalRun> {
   const name = uniqueName('appr');
   const topics = { held: `${name}.held`, audit: `${name}.audit`, deadLetter: `${name}.deadletter`, eu: `${name}.region.eu`, us: `${name}.region.us` };
   const policy = parse(readFileSync(join(repoRoot, 'infra', 'policy.dev.yaml'), 'utf8')) as {
-    regions: Record<string, { topic: string }>;
+    regions: Record<string, { topic: string; buckets: Array<{ name: string; backend: string }> }>;
     approval: { minApprovals: number; ttlHours: number };
   };
   for (const r of ['eu', 'us'] as const) {
     const region = policy.regions[r];
     if (region === undefined) throw new Error(`dev policy has no region ${r}`);
     region.topic = topics[r];
+    const bucket = buckets[r];
+    if (bucket !== undefined) region.buckets = [{ name: bucket, backend: 's3' }];
   }
   policy.approval = { minApprovals: approval.minApprovals, ttlHours: approval.ttlHours ?? 72 };
   const dir = mkdtempSync(join(tmpdir(), 'tf-approval-'));
