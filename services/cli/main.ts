@@ -22,6 +22,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'Verify a region\'s audit hash chain: audit verify --region <r>',
     load: async () => (await import('./audit-command.js')).auditCommand,
   },
+  reconcile: {
+    summary: 'Prove ingested = routed + held + dead-lettered and routed = stored',
+    load: async () => (await import('./reconcile-command.js')).reconcileCommand,
+  },
 };
 
 function usage(): string {

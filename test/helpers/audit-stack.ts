@@ -155,3 +155,23 @@ export async function deleteGcsObject(bucket: string, endpoint: string, key: str
 }
 
 export { repoRoot };
+
+/** Produces region records as the policy worker does (tf-tenant, tf-record-id headers), in one transaction. */
+export async function produceRegionTraces(kafka: Kafka, topic: string, records: ReadonlyArray<{ recordId: string; tenant: string; traceId: string }>): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, transactionalId: uniqueName('audit-test-region-tx'), maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    const tx = await producer.transaction();
+    await tx.send({
+      topic,
+      messages: records.map((r) => ({
+        key: r.traceId,
+        value: Buffer.from(`record:${r.recordId};`, 'utf8'),
+        headers: { 'tf-tenant': r.tenant, 'tf-record-id': r.recordId },
+      })),
+    });
+    await tx.commit();
+  } finally {
+    await producer.disconnect();
+  }
+}
