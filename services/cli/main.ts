@@ -26,6 +26,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'Prove ingested = routed + held + dead-lettered and routed = stored',
     load: async () => (await import('./reconcile-command.js')).reconcileCommand,
   },
+  review: {
+    summary: 'Review held traces: review list|show|approve|reject (reviewer API)',
+    load: async () => (await import('./review-command.js')).reviewCommand,
+  },
 };
 
 function usage(): string {
