@@ -53,6 +53,8 @@ function byTopic(records: readonly OutboundRecord[]): Map<string, OutboundRecord
   return out;
 }
 
+type CommitResult = { ok: true } | { ok: false; err: unknown };
+
 /** Thrown when a transaction's outcome is unknown; the loop recovers from the committed offsets. */
 class TransactionOutcomeUnknown extends Error {}
 
@@ -158,37 +160,50 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const lag = Number(batch.offsetLag());
           if (Number.isFinite(lag)) metrics.lag.set({ partition: String(batch.partition) }, lag);
-          const messages = batch.messages;
+          const { topic, partition, messages } = batch;
+          // Chunks are committed strictly in order, one transaction at a time; while chunk k's
+          // transaction is on the wire, chunk k+1 is processed (CPU overlaps Kafka round trips).
+          let previous: Promise<CommitResult> | undefined;
+          const settle = async (): Promise<boolean> => {
+            const result = await previous;
+            previous = undefined;
+            if (result === undefined || result.ok) return true;
+            if (!(result.err instanceof TransactionOutcomeUnknown)) throw result.err;
+            logger.error({ err: result.err.message, partition }, 'transaction outcome unknown');
+            await recover(topic, partition);
+            return false;
+          };
           for (let i = 0; i < messages.length; i += options.maxRecordsPerTransaction) {
             // On shutdown or rebalance stop between transactions: the rest is consumed again later.
-            if (!isRunning() || isStale()) return;
+            if (!isRunning() || isStale()) break;
             const chunk = messages.slice(i, i + options.maxRecordsPerTransaction);
+            const last = chunk[chunk.length - 1];
+            if (last === undefined) continue;
             const outbound: OutboundRecord[] = [];
             const outcomes: Outcome[] = [];
             for (const m of chunk) {
               const end = metrics.latency.startTimer();
-              const outcome = await processor.process(toIngestRecord(batch.topic, batch.partition, m));
+              const outcome = await processor.process(toIngestRecord(topic, partition, m));
               end();
               outcomes.push(outcome);
-              outbound.push(...outcome.records);
+              for (const r of outcome.records) outbound.push(r);
             }
-            const last = chunk[chunk.length - 1];
-            if (last === undefined) continue;
+            if (!(await settle())) return;
             // Revoked while processing: leave the chunk to the partition's next owner.
             if (!isRunning() || isStale()) return;
-            try {
-              await commitTransaction(outbound, batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString());
-            } catch (err) {
-              if (!(err instanceof TransactionOutcomeUnknown)) throw err;
-              logger.error({ err: err.message, partition: batch.partition }, 'transaction outcome unknown');
-              await recover(batch.topic, batch.partition);
-              return;
-            }
-            resolveOffset(last.offset);
-            metrics.consumed.inc(chunk.length);
-            for (const o of outcomes) count(o);
-            await heartbeat();
+            // The promise never rejects (an unhandled rejection would stop the process): it reports.
+            previous = commitTransaction(outbound, topic, partition, (BigInt(last.offset) + 1n).toString()).then(
+              async (): Promise<CommitResult> => {
+                resolveOffset(last.offset);
+                metrics.consumed.inc(chunk.length);
+                for (const o of outcomes) count(o);
+                await heartbeat().catch(() => undefined); // a rebalance is noticed by isStale and the next fetch
+                return { ok: true };
+              },
+              (err: unknown): CommitResult => ({ ok: false, err }),
+            );
           }
+          await settle();
         },
       });
     },

@@ -52,8 +52,12 @@ export interface TraceScrubber {
 }
 
 function looksLikeJson(text: string): boolean {
-  const c = text.trimStart()[0];
-  return c === '{' || c === '[';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) return true; // { [
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return false;
 }
 
 export function createTraceScrubber(classifier: Classifier, masker: Masker): TraceScrubber {
@@ -71,6 +75,8 @@ export function createTraceScrubber(classifier: Classifier, masker: Masker): Tra
       }
       if (parsed !== undefined) {
         const { value, findings } = masker.maskValue(parsed);
+        // Nothing found: keep the producer's text as it was (and skip re-serialising it).
+        if (findings.length === 0) return text;
         count(counts, findings);
         return JSON.stringify(value);
       }
@@ -117,8 +123,14 @@ export function createTraceScrubber(classifier: Classifier, masker: Masker): Tra
     if (Array.isArray(value)) return value.map((v) => walk(v, undefined, counts));
     if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
       if (key !== undefined && MAP_KEYS.has(key)) return maskMap(value as Record<string, string>, counts);
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = walk(v, k, counts);
+      // Hot path: clone the record in one step (same shape), then replace only what changed.
+      const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+      for (const k in out) {
+        const v = out[k];
+        if (typeof v !== 'string' && (v === null || typeof v !== 'object')) continue; // numbers, bigints, booleans, null
+        const w = walk(v, k, counts);
+        if (w !== v) out[k] = w;
+      }
       return out;
     }
     return value;

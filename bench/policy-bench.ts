@@ -1,0 +1,260 @@
+/**
+ * Policy worker throughput on the local broker (`npm run bench:policy`).
+ *
+ * Two runs over the same pre-produced ~2 KB traces, in one process, with the same Kafka loop
+ * (createPolicyWorker: same kafkajs client, producer and consumer settings, same records per
+ * transaction):
+ *   passthrough  a processor that copies each record to one output topic (Kafka cost only);
+ *   worker       the real record processor (verify token, decode, bind identity, classify and
+ *                mask, decide, encode; one decision record and one audit event per record).
+ * Reports records/s of each, their ratio (goal >= 0.8), p50/p99 per-record processing time of
+ * the real processor and peak RSS. Bounded: each run stops after BENCH_RUN_TIMEOUT_MS.
+ *
+ * Environment: BENCH_RECORDS (default 10000), BENCH_RECORDS_PER_TX (default 500),
+ * BENCH_PARTITIONS (default 3), BENCH_RUN_TIMEOUT_MS (default 35000). Needs the local stack.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseDocument } from 'yaml';
+import { DEMO_AGENTS, DEV_BROKER_AUDIENCE } from '../infra/oidc/demo-identities.js';
+import { devServiceEnv, readStackEnv } from '../infra/stack-env.js';
+import { startTrace } from '../services/agent-sdk/trace-builder.js';
+import { createTokenSource } from '../services/agent-sdk/token-source.js';
+import { loadPolicy } from '../services/policy/load-policy.js';
+import { createTokenVerifier, discoverJwks } from '../services/policy/token-verifier.js';
+import { createPolicyWorker } from '../services/policy-worker/policy-worker.js';
+import { createPolicyWorkerMetrics } from '../services/policy-worker/policy-worker-metrics.js';
+import { createRecordProcessor, type IngestRecord, type Outcome, type RecordProcessor } from '../services/policy-worker/record-processor.js';
+import { createTenantScrubbers } from '../services/policy-worker/tenant-scrubbers.js';
+import { createCodec } from '../services/shared/avro/index.js';
+import { createKafka, ensureTopics, type Admin } from '../services/shared/kafka/kafka-client.js';
+import { projectTopicSpecs } from '../services/shared/kafka/project-topics.js';
+import { createLogger } from '../services/shared/logger.js';
+import { HEADERS } from '../services/shared/record-headers.js';
+import { Registry } from 'prom-client';
+
+const repoRoot = join(import.meta.dirname, '..');
+const env = devServiceEnv(readStackEnv(), repoRoot);
+const brokers = (env['TRACEFENCE_KAFKA_BROKERS'] ?? '').split(',');
+const issuer = env['TRACEFENCE_OIDC_ISSUER'] ?? '';
+const RECORDS = Number(process.env['BENCH_RECORDS'] ?? 10_000);
+const PER_TX = Number(process.env['BENCH_RECORDS_PER_TX'] ?? 500);
+const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 3);
+const RUN_TIMEOUT_MS = Number(process.env['BENCH_RUN_TIMEOUT_MS'] ?? 35_000);
+
+const logger = createLogger('policy-bench', 'warn', process.stderr);
+const kafka = createKafka({ brokers, clientId: 'policy-bench' }, logger);
+const id = `bench-${randomBytes(4).toString('hex')}`;
+let peakRss = 0;
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 100);
+
+/** ~2 KB of Avro: a two-step trace with ordinary agent prose and one email to mask. */
+function makeTrace(i: number, tenant: string, agent: string) {
+  const t = startTrace({ tenant, agent });
+  const prose = 'The agent compares suppliers by price, lead time and past reliability, then drafts a reply. ';
+  t.llmStep({ provider: 'openai', model: 'gpt-4o' })
+    .input('user', `Request ${i}: ${prose.repeat(7)}`)
+    .output('assistant', [
+      { type: 'reasoning', content: prose.repeat(6) },
+      { type: 'text', content: `Done; I wrote to buyer${i}@example.com.` },
+    ])
+    .usage({ input: 420, output: 380 })
+    .end();
+  t.toolStep({ name: 'lookup_supplier', callId: `call_${i}`, arguments: { supplier: `S-${i % 97}`, fields: ['price', 'leadTime'] } })
+    .result({ price: 12.5, leadTimeDays: 4, notes: prose.repeat(2) })
+    .end();
+  return t.end();
+}
+
+async function produceAll(admin: Admin, topics: string[]): Promise<number> {
+  const agent = DEMO_AGENTS.find((a) => a.tenant === 'acme');
+  if (agent === undefined) throw new Error('no acme demo agent');
+  const token = await createTokenSource({ issuer, clientId: agent.clientId, clientSecret: agent.clientSecret, resource: DEV_BROKER_AUDIENCE }).getToken();
+  const codec = createCodec('reasoning-trace');
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER } });
+  await producer.connect();
+  let bytes = 0;
+  try {
+    const batch: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      await producer.sendBatch({ acks: -1, topicMessages: topics.map((topic) => ({ topic, messages: batch })) });
+      batch.length = 0;
+    };
+    for (let i = 0; i < RECORDS; i++) {
+      const trace = makeTrace(i, agent.tenant, agent.agent);
+      const { payload, fingerprint } = codec.encode(trace);
+      bytes += payload.length;
+      batch.push({ key: trace.traceId, value: payload, headers: { [HEADERS.schema]: fingerprint, [HEADERS.accessToken]: token } });
+      if (batch.length >= 500) await flush();
+    }
+    await flush();
+  } finally {
+    await producer.disconnect();
+  }
+  void admin;
+  return bytes / RECORDS;
+}
+
+interface RunResult {
+  name: string;
+  records: number;
+  seconds: number;
+  /** Process CPU time (user + system) during the run, in seconds. */
+  cpuSeconds: number;
+  perSecond: number;
+  latenciesMs: number[];
+}
+
+async function committed(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [group] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return (group?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+}
+
+async function run(name: string, admin: Admin, ingestTopic: string, processor: RecordProcessor): Promise<RunResult> {
+  const groupId = `${id}-${name}`;
+  const latenciesMs: number[] = [];
+  const timed: RecordProcessor = {
+    async process(record: IngestRecord): Promise<Outcome> {
+      const start = performance.now();
+      const outcome = await processor.process(record);
+      latenciesMs.push(performance.now() - start);
+      return outcome;
+    },
+  };
+  const worker = createPolicyWorker(
+    {
+      brokers,
+      ingestTopic,
+      groupId,
+      transactionalId: `${groupId}-tx`,
+      maxRecordsPerTransaction: PER_TX,
+      transactionTimeoutMs: 30_000,
+      sessionTimeoutMs: 30_000,
+    },
+    { processor: timed, metrics: createPolicyWorkerMetrics(new Registry()), logger },
+  );
+  await worker.start();
+  // The clock starts when the group is joined: from then on the worker only consumes.
+  while (!worker.isReady()) await new Promise((r) => setTimeout(r, 2));
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  const deadline = Date.now() + RUN_TIMEOUT_MS;
+  let done = 0;
+  while (done < RECORDS && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    done = await committed(admin, groupId, ingestTopic);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  await worker.close();
+  return { name, records: done, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, perSecond: done / seconds, latenciesMs };
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const dir = mkdtempSync(join(tmpdir(), 'tf-policy-bench-'));
+  const topics = {
+    ingestWorker: `${id}.ingest-worker`,
+    ingestPass: `${id}.ingest-pass`,
+    passOut: `${id}.passthrough-out`,
+    held: `${id}.held`,
+    deadLetter: `${id}.deadletter`,
+    audit: `${id}.audit`,
+    eu: `${id}.region.eu`,
+    us: `${id}.region.us`,
+  };
+  const all = Object.values(topics);
+  try {
+    await ensureTopics(admin, [
+      ...projectTopicSpecs({ ingest: topics.ingestWorker, held: topics.held, deadLetter: topics.deadLetter, audit: topics.audit, regionTopics: [topics.eu, topics.us] }, PARTITIONS),
+      ...projectTopicSpecs({ ingest: topics.ingestPass, held: `${id}.unused-h`, deadLetter: `${id}.unused-d`, audit: `${id}.unused-a`, regionTopics: [topics.passOut] }, PARTITIONS),
+    ]);
+    all.push(`${id}.unused-h`, `${id}.unused-d`, `${id}.unused-a`);
+
+    const producedAt = performance.now();
+    const avgBytes = await produceAll(admin, [topics.ingestWorker, topics.ingestPass]);
+    process.stderr.write(`produced ${RECORDS} records (avg ${Math.round(avgBytes)} B) to two ingest topics in ${((performance.now() - producedAt) / 1000).toFixed(1)} s\n`);
+
+    const passthrough: RecordProcessor = {
+      async process(record) {
+        return {
+          kind: 'routed',
+          region: 'passthrough',
+          reasonCode: null,
+          findingCounts: {},
+          records: [{ topic: topics.passOut, key: record.offset, value: record.value ?? Buffer.alloc(0), headers: {} }],
+        };
+      },
+    };
+
+    const doc = parseDocument(readFileSync(join(repoRoot, 'infra', 'policy.dev.yaml'), 'utf8'));
+    doc.setIn(['regions', 'eu', 'topic'], topics.eu);
+    doc.setIn(['regions', 'us', 'topic'], topics.us);
+    const policyFile = join(dir, 'policy.yaml');
+    writeFileSync(policyFile, doc.toString());
+    const policy = await loadPolicy(policyFile);
+    const verifier = createTokenVerifier({
+      issuer,
+      audience: env['TRACEFENCE_OIDC_AUDIENCE'] ?? DEV_BROKER_AUDIENCE,
+      jwks: await discoverJwks(issuer, { allowInsecureLoopback: true }),
+    });
+    const scrubbers = createTenantScrubbers(policy, randomBytes(32));
+    const maxRecordBytes = 1_000_000;
+    const real = createRecordProcessor({
+      policy,
+      verifier,
+      traceCodec: createCodec('reasoning-trace', { maxBytes: maxRecordBytes }),
+      heldCodec: createCodec('held-trace', { maxBytes: 4 * maxRecordBytes }),
+      deadLetterCodec: createCodec('dead-letter'),
+      auditCodec: createCodec('audit-event'),
+      scrubberFor: scrubbers.scrubberFor,
+      maskingOpsFor: scrubbers.maskingOpsFor,
+      topics: { held: topics.held, deadLetter: topics.deadLetter, audit: topics.audit },
+      maxRecordBytes,
+    });
+
+    const pass = await run('passthrough', admin, topics.ingestPass, passthrough);
+    const work = await run('worker', admin, topics.ingestWorker, real);
+    verifier.close();
+
+    const sorted = [...work.latenciesMs].sort((a, b) => a - b);
+    const ratio = work.perSecond / pass.perSecond;
+    const line = (r: RunResult): string => `${r.name.padEnd(12)} ${String(r.records).padStart(6)} records in ${r.seconds.toFixed(2).padStart(6)} s = ${Math.round(r.perSecond).toString().padStart(6)} records/s (process CPU ${r.cpuSeconds.toFixed(2)} s)`;
+    const load = loadavg()[0] ?? 0;
+    const report = [
+      `policy worker benchmark: ${RECORDS} traces of ~${Math.round(avgBytes)} B, ${PARTITIONS} partitions, ${PER_TX} records per transaction, broker ${brokers.join(',')}`,
+      line(pass),
+      line(work),
+      `ratio worker/passthrough: ${ratio.toFixed(2)} (goal >= 0.80)${ratio >= 0.8 ? '' : '  BELOW GOAL'}`,
+      `worker processing per record: p50 ${percentile(sorted, 50).toFixed(3)} ms, p99 ${percentile(sorted, 99).toFixed(3)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms (${sorted.length} samples)`,
+      `time in the processor: worker ${(sum(work.latenciesMs) / 1000).toFixed(2)} s of ${work.seconds.toFixed(2)} s; passthrough ${(sum(pass.latenciesMs) / 1000).toFixed(2)} s of ${pass.seconds.toFixed(2)} s`,
+      `peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB; host: ${cpus().length} CPUs, load average ${load.toFixed(1)} (figures are noisy on a loaded host)`,
+    ];
+    if (pass.records < RECORDS || work.records < RECORDS) report.push(`note: a run hit the ${RUN_TIMEOUT_MS} ms bound before finishing; its rate is over the records it did`);
+    process.stdout.write(`${report.join('\n')}\n`);
+  } finally {
+    clearInterval(rssTimer);
+    await admin.deleteTopics({ topics: all, timeout: 10_000 }).catch(() => undefined);
+    await admin.deleteGroups([`${id}-passthrough`, `${id}-worker`]).catch(() => undefined);
+    await admin.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
