@@ -3,8 +3,16 @@ import type { EntityType } from '../types.js';
 import { type Candidate, type Detector, PRIORITY, contextBefore, isDigit, leftBoundary, rightBoundary } from './detector.js';
 import { matchPhone } from './phone-matcher.js';
 
-/** Runs of digits and the separators numbers are written with, 4+ characters; backtracking-free. */
-const RUN = /[+(]?\d[\d \-.()/]{3,}/g;
+/**
+ * Start of a run of digits and the separators numbers are written with (4+ characters). Only the
+ * start is matched (test(), no match array); the run is measured in JS.
+ */
+const RUN_START = /[+(]?\d(?=[\d \-.()/]{3})/g;
+
+function isRunChar(c: number): boolean {
+  // digits, space, - . ( ) /
+  return (c >= 48 && c <= 57) || c === 32 || c === 45 || c === 46 || c === 40 || c === 41 || c === 47;
+}
 const CARD_GROUPED = /\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5}/y;
 const SSN = /\d{3}([- .])\d{2}\1\d{4}/y;
 const IPV4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/y;
@@ -83,11 +91,12 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
   const ip = enabled.has('IP_ADDRESS');
   const phone = enabled.has('PHONE_NUMBER');
 
-  function tryAt(text: string, p: number, out: Candidate[]): number {
+  /** `runDigits`: digits left in the run from `p`; each type needs a minimum, checked first. */
+  function tryAt(text: string, p: number, runDigits: number, out: Candidate[]): number {
     const first = text.charCodeAt(p);
     if (isDigit(first)) {
       const len = digitRun(text, p);
-      if (card) {
+      if (card && runDigits >= 12) {
         if (len >= 12 && len <= 19) {
           const e = p + len;
           if (rightBoundary(text, e) && cardValid(text.slice(p, e))) {
@@ -110,7 +119,7 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
           }
         }
       }
-      if (ssn) {
+      if (ssn && runDigits >= 9) {
         if (len === 3) {
           const m = stick(SSN, text, p);
           if (m !== null) {
@@ -140,7 +149,7 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
     }
     // A phone number does not start inside a longer sequence of digit groups (tracking numbers).
     const insideDigits = p >= 2 && (text.charCodeAt(p - 1) === 32 || text.charCodeAt(p - 1) === 45) && isDigit(text.charCodeAt(p - 2)) && first !== 43;
-    if (phone && !insideDigits) {
+    if (phone && !insideDigits && runDigits >= 7) {
       const e = matchPhone(text, p);
       if (e > p) {
         out.push({ type: 'PHONE_NUMBER', start: p, end: e, priority: PRIORITY.format });
@@ -154,31 +163,40 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
     name: 'number',
     types: ['CREDIT_CARD', 'US_SSN', 'IP_ADDRESS', 'PHONE_NUMBER'],
     scan(text: string, out: Candidate[]): void {
-      RUN.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = RUN.exec(text)) !== null) {
-        const s = m.index;
-        const e = s + m[0].length;
+      RUN_START.lastIndex = 0;
+      let from = 0;
+      while (RUN_START.test(text)) {
+        let s = RUN_START.lastIndex - 1; // the digit
+        if (s > from && (text.charCodeAt(s - 1) === 43 || text.charCodeAt(s - 1) === 40)) s--;
         // Every type needs 7+ digits, except IPv4 (4+ digits and dots).
-        let digits = 0;
+        let e = s + 1;
+        let digits = 1;
         let dots = 0;
-        for (let i = s; i < e; i++) {
-          const c = text.charCodeAt(i);
+        for (; e < text.length; e++) {
+          const c = text.charCodeAt(e);
+          if (!isRunChar(c) && c !== 43) break;
           if (isDigit(c)) digits++;
           else if (c === 46) dots++;
         }
+        if (text.charCodeAt(e - 1) === 43) e--; // a '+' only starts a number
+        RUN_START.lastIndex = e;
+        from = e;
         if (digits < 7 && (digits < 4 || dots < 3)) continue;
         let p = s;
+        let left = digits; // digits from p to the end of the run
         while (p < e) {
           const c = text.charCodeAt(p);
           const startable = isDigit(c) || c === 43 || c === 40;
           if (startable && leftBoundary(text, p) && (p === s || !isDigit(text.charCodeAt(p - 1)))) {
-            const end = tryAt(text, p, out);
+            const end = tryAt(text, p, left, out);
             if (end > p) {
+              for (let i = p; i < end; i++) if (isDigit(text.charCodeAt(i))) left--;
               p = end;
               continue;
             }
           }
+          if (isDigit(c)) left--;
+          if (left < 4) break;
           p++;
         }
       }

@@ -112,12 +112,30 @@ function nationalValid(groups: readonly Group[], hasContext: boolean): boolean {
 }
 
 /**
+ * Cheap test on the first digit group, before any allocation: without '+' or a trunk 0, a number
+ * starts with 1, 3 or 5 digits (1-NXX, NXX, Indian mobile) or is one run of 10-11 digits.
+ */
+function quickReject(text: string, p: number): boolean {
+  let i = p;
+  const c0 = text.charCodeAt(i);
+  if (c0 === 43) return false;
+  if (c0 === 40) i++;
+  const ds = i;
+  while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+  const len = i - ds;
+  if (len === 0) return true;
+  if (text.charCodeAt(ds) === 48) return false;
+  return !(len === 1 || len === 3 || len === 5 || len === 10 || len === 11);
+}
+
+/**
  * PHONE_NUMBER at `p`: international numbers (leading + or 00, country rules for +1, +44, +49,
  * +33, +91, E.164 length otherwise) and national formats of North America, the UK, Germany,
  * France and India. Unformatted national digit runs need a context word (phone, call, ...).
  * Returns the end offset or -1.
  */
 export function matchPhone(text: string, p: number): number {
+  if (quickReject(text, p)) return -1;
   const { plus, groups } = readGroups(text, p);
   let total = 0;
   for (const g of groups) total += g.digits.length;
