@@ -22,6 +22,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'Verify a region\'s audit hash chain: audit verify --region <r>',
     load: async () => (await import('./audit-command.js')).auditCommand,
   },
+  evidence: {
+    summary: 'Residency evidence for a trace, or a tenant over a time range',
+    load: async () => (await import('./evidence-command.js')).evidenceCommand,
+  },
   reconcile: {
     summary: 'Prove ingested = routed + held + dead-lettered and routed = stored',
     load: async () => (await import('./reconcile-command.js')).reconcileCommand,

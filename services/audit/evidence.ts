@@ -1,0 +1,136 @@
+/**
+ * Residency evidence per record: who sent it (verified subject), what was found and masked,
+ * which policy version decided, where it went (region, bucket, object key, bucket location) or
+ * why it was held or refused, and every review step, in order, each with its place in the chain.
+ * Pure: the command reads the audit events and the data buckets and hands them here.
+ */
+import type { AuditEvent } from '../shared/avro/types.js';
+import type { StoredAuditEvent } from './audit-reader.js';
+import { isPolicyDecision, isReviewStep } from './audit-reader.js';
+import type { DataObjectRef } from './data-objects.js';
+
+export interface StoryStep {
+  at: string;
+  decision: AuditEvent['decision'];
+  region: string | null;
+  reasonCode: string | null;
+  actor: string | null;
+  /** Where this event sits in the audit log: chain#seq, its hash and object. */
+  chain: string;
+  seq: number;
+  hash: string;
+  auditObject: string;
+}
+
+export interface StorageEvidence {
+  bucket: string;
+  objectKey: string;
+  /** Location as verified: by the sink at write time (a STORED event) or read from the store now. */
+  bucketLocation: string;
+  locationSource: 'sink-at-write' | 'store-at-lookup';
+  /** Whether that location is in the region's allow-list (undefined when unknown). */
+  locationAllowed: boolean | undefined;
+}
+
+export type RecordStatus = 'stored' | 'not-found-in-bucket' | 'held-pending' | 'rejected' | 'expired' | 'dead-lettered' | 'unknown';
+
+export interface RecordEvidence {
+  traceId: string;
+  recordId: string;
+  tenant: string;
+  status: RecordStatus;
+  sender: { subject: string; agent: string } | undefined;
+  decision: { decision: AuditEvent['decision']; reasonCode: string | null; policyVersion: string; at: string } | undefined;
+  findingCounts: Record<string, number>;
+  maskingApplied: Record<string, string>;
+  region: string | null;
+  contentHash: string | undefined;
+  storage: StorageEvidence[];
+  reviews: Array<{ decision: AuditEvent['decision']; actor: string | null; region: string | null; reasonCode: string | null; at: string }>;
+  story: StoryStep[];
+}
+
+export interface LocationCheck {
+  location: string;
+  allowed: boolean;
+}
+
+export interface EvidenceInputs {
+  events: readonly StoredAuditEvent[];
+  /** record id -> objects holding it (region data buckets). */
+  locations: ReadonlyMap<string, readonly DataObjectRef[]>;
+  /** backend://bucket -> its location as the store reports it now. */
+  bucketLocations: ReadonlyMap<string, LocationCheck>;
+  /** Whether a location reported at write time is in the region's allow-list (undefined: cannot tell). */
+  isAllowed?: (region: string, bucket: string, location: string) => boolean | undefined;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Evidence for every record the given events are about, ordered by first event time. */
+export function buildEvidence(inputs: EvidenceInputs): RecordEvidence[] {
+  const byRecord = new Map<string, StoredAuditEvent[]>();
+  for (const e of inputs.events) {
+    if (e.event.recordId === '') continue; // bucket guard events are not about one record
+    const list = byRecord.get(e.event.recordId) ?? [];
+    list.push(e);
+    byRecord.set(e.event.recordId, list);
+  }
+  const out: RecordEvidence[] = [];
+  for (const [recordId, list] of byRecord) {
+    list.sort((a, b) => a.event.occurredAtMs - b.event.occurredAtMs || (a.chain === b.chain ? a.seq - b.seq : 0));
+    const policy = list.find((e) => isPolicyDecision(e.event))?.event;
+    const approved = list.find((e) => e.event.decision === 'APPROVED')?.event;
+    const final = list.findLast((e) => ['APPROVED', 'REJECTED', 'EXPIRED'].includes(e.event.decision))?.event;
+    const storedEvents = list.filter((e) => e.event.decision === 'STORED' && e.event.objectKey !== null);
+    const region = approved?.region ?? (policy?.decision === 'ROUTED' ? policy.region : null);
+    const storage: StorageEvidence[] = storedEvents.map((s) => ({
+      bucket: s.event.bucket ?? '',
+      objectKey: s.event.objectKey ?? '',
+      bucketLocation: s.event.bucketLocation ?? 'unknown',
+      locationSource: 'sink-at-write',
+      locationAllowed: s.event.region === null || s.event.bucketLocation === null ? undefined : inputs.isAllowed?.(s.event.region, s.event.bucket ?? '', s.event.bucketLocation),
+    }));
+    for (const ref of inputs.locations.get(recordId) ?? []) {
+      if (storage.some((s) => s.objectKey === ref.key)) continue;
+      const loc = inputs.bucketLocations.get(ref.bucket);
+      storage.push({ bucket: ref.bucket, objectKey: ref.key, bucketLocation: loc?.location ?? 'unknown', locationSource: 'store-at-lookup', locationAllowed: loc?.allowed });
+    }
+    let status: RecordStatus = 'unknown';
+    if (storage.length > 0) status = 'stored';
+    else if (final?.decision === 'REJECTED') status = 'rejected';
+    else if (final?.decision === 'EXPIRED') status = 'expired';
+    else if (region !== null) status = 'not-found-in-bucket';
+    else if (policy?.decision === 'HELD') status = 'held-pending';
+    else if (policy?.decision === 'DEAD_LETTERED') status = 'dead-lettered';
+    const first = list[0]?.event;
+    out.push({
+      traceId: policy?.traceId ?? first?.traceId ?? '',
+      recordId,
+      tenant: policy?.tenant ?? first?.tenant ?? '',
+      status,
+      sender: policy === undefined ? undefined : { subject: policy.subject, agent: policy.agent },
+      decision: policy === undefined ? undefined : { decision: policy.decision, reasonCode: policy.reasonCode, policyVersion: policy.policyVersion, at: iso(policy.occurredAtMs) },
+      findingCounts: { ...(policy?.findingCounts ?? first?.findingCounts ?? {}) },
+      maskingApplied: { ...(policy?.maskingApplied ?? {}) },
+      region,
+      contentHash: policy?.contentHash ?? first?.contentHash,
+      storage,
+      reviews: list
+        .filter((e) => isReviewStep(e.event))
+        .map((e) => ({ decision: e.event.decision, actor: e.event.actor, region: e.event.region, reasonCode: e.event.reasonCode, at: iso(e.event.occurredAtMs) })),
+      story: list.map((e) => ({
+        at: iso(e.event.occurredAtMs),
+        decision: e.event.decision,
+        region: e.event.region,
+        reasonCode: e.event.reasonCode,
+        actor: e.event.actor,
+        chain: e.chain,
+        seq: e.seq,
+        hash: e.hash,
+        auditObject: e.object,
+      })),
+    });
+  }
+  return out.sort((a, b) => (a.story[0]?.at ?? '').localeCompare(b.story[0]?.at ?? ''));
+}
