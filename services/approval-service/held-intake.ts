@@ -79,7 +79,13 @@ export function createHeldIntake(o: HeldIntakeOptions, deps: HeldIntakeDeps): He
     heartbeatInterval: Math.max(1000, Math.floor(sessionTimeout / 10)),
     allowAutoTopicCreation: false,
   });
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // An idempotent producer must keep retrying rather than give up mid-sequence.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
+  });
   let running = false;
   let closed = false;
 
