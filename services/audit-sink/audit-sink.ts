@@ -185,15 +185,15 @@ export function createAuditSink(deps: AuditSinkDeps): AuditSink {
     try {
       entries = decodeAuditObject(got.body);
     } catch (err) {
-      throw new TracefenceError('INTERNAL', `the last audit object ${key} of chain ${chain} cannot be read (${describeError(err)}); run 'tracefence audit verify --region ${chain}'`, { retriable: true });
+      throw new TracefenceError('AUDIT_CHAIN_BROKEN', `the last audit object ${key} of chain ${chain} cannot be read (${describeError(err)}); run 'tracefence audit verify --region ${chain}'`, { retriable: true });
     }
     const last = entries.at(-1);
     const first = entries[0];
-    if (last === undefined || first === undefined) throw new TracefenceError('INTERNAL', `the last audit object ${key} of chain ${chain} is empty`, { retriable: true });
+    if (last === undefined || first === undefined) throw new TracefenceError('AUDIT_CHAIN_BROKEN', `the last audit object ${key} of chain ${chain} is empty`, { retriable: true });
     const { hash: _h, ...rest } = last;
     if (entryHash(rest) !== last.hash || last.chain !== chain) {
       // Never extend a chain whose head does not verify: that would bless the tampering.
-      throw new TracefenceError('INTERNAL', `the last audit object ${key} of chain ${chain} does not verify; run 'tracefence audit verify --region ${chain}'`, { retriable: true });
+      throw new TracefenceError('AUDIT_CHAIN_BROKEN', `the last audit object ${key} of chain ${chain} does not verify; run 'tracefence audit verify --region ${chain}'`, { retriable: true });
     }
     // A sink that stopped between the object and its checkpoint left this one to write.
     const cp: Checkpoint = {

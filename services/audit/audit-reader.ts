@@ -4,6 +4,7 @@
  * after the events it holds occurred, so it cannot hold a later event.
  */
 import type { AuditEvent } from '../shared/avro/types.js';
+import { entryHash } from './audit-chain.js';
 import { decodeAuditObject, eventsPrefix } from './audit-layout.js';
 import type { BucketAccess } from './bucket-access.js';
 
@@ -14,6 +15,8 @@ export interface StoredAuditEvent {
   hash: string;
   /** backend://bucket/key of the audit object holding it. */
   object: string;
+  /** False when the entry no longer matches its chain hash (altered after it was stored). */
+  verified: boolean;
 }
 
 export interface ReadAuditOptions {
@@ -49,7 +52,14 @@ export async function readAuditEvents(chains: ReadonlyMap<string, { access: Buck
       // The approval service may emit a step twice (deterministic event ids); the first one counts.
       if (seen.has(e.event.eventId)) continue;
       seen.add(e.event.eventId);
-      out.push({ event: e.event, chain: e.chain, seq: e.seq, hash: e.hash, object: `${w.access.backend}://${w.access.bucket}/${w.key}` });
+      const { hash: _stored, ...rest } = e;
+      let verified: boolean;
+      try {
+        verified = entryHash(rest) === e.hash;
+      } catch {
+        verified = false;
+      }
+      out.push({ event: e.event, chain: e.chain, seq: e.seq, hash: e.hash, object: `${w.access.backend}://${w.access.bucket}/${w.key}`, verified });
     }
   }
   return out.sort((a, b) => a.event.occurredAtMs - b.event.occurredAtMs || (a.chain === b.chain ? a.seq - b.seq : a.chain < b.chain ? -1 : 1));

@@ -20,6 +20,8 @@ export interface StoryStep {
   seq: number;
   hash: string;
   auditObject: string;
+  /** False when the entry no longer matches its chain hash: do not rely on this step. */
+  verified: boolean;
 }
 
 export interface StorageEvidence {
@@ -129,6 +131,7 @@ export function buildEvidence(inputs: EvidenceInputs): RecordEvidence[] {
         seq: e.seq,
         hash: e.hash,
         auditObject: e.object,
+        verified: e.verified,
       })),
     });
   }

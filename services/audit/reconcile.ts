@@ -8,7 +8,7 @@ import type { StoredAuditEvent } from './audit-reader.js';
 import { isPolicyDecision } from './audit-reader.js';
 import type { DataObjectProblem, DataObjectRef, DataScan } from './data-objects.js';
 
-export type ViolationKind = 'decided-twice' | 'not-stored' | 'stored-twice' | 'wrong-region' | 'object-damaged';
+export type ViolationKind = 'audit-altered' | 'decided-twice' | 'not-stored' | 'stored-twice' | 'wrong-region' | 'object-damaged';
 
 export interface Violation {
   kind: ViolationKind;
@@ -52,6 +52,10 @@ export interface ReconcileReport {
 export function reconcile(events: readonly StoredAuditEvent[], data: DataScan, fromMs: number, toMs: number): ReconcileReport {
   const inWindow = events.filter((e) => e.event.occurredAtMs >= fromMs && e.event.occurredAtMs < toMs);
   const violations: Violation[] = [];
+  // Counts built on altered evidence prove nothing: say so first.
+  for (const e of inWindow) {
+    if (!e.verified) violations.push({ kind: 'audit-altered', recordId: e.event.recordId, detail: `audit entry ${e.chain}#${e.seq} in ${e.object} does not match its hash; run 'tracefence audit verify --region ${e.chain}'` });
+  }
   const decisions = new Map<string, StoredAuditEvent[]>();
   for (const e of inWindow) {
     if (!isPolicyDecision(e.event)) continue;

@@ -50,7 +50,7 @@ export async function auditCommand(args: string[]): Promise<number> {
     if (flags.switches.has('json')) {
       process.stdout.write(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2) + '\n');
     } else {
-      for (const r of reports) process.stdout.write(renderReport(r));
+      process.stdout.write(reports.map(renderReport).join('\n'));
     }
     return reports.every((r) => r.ok) ? 0 : 1;
   } catch (err) {
@@ -78,5 +78,5 @@ function renderReport(r: VerifyReport & { bucket: string }): string {
     if (r.breaks.length > 10) lines.push(`... and ${r.breaks.length - 10} more`);
   }
   for (const w of r.warnings.slice(0, 10)) lines.push(`warning: ${w}`);
-  return lines.join('\n') + '\n\n';
+  return lines.join('\n') + '\n';
 }

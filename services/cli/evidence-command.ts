@@ -61,7 +61,8 @@ export async function evidenceCommand(args: string[]): Promise<number> {
       },
     });
     process.stdout.write(flags.switches.has('json') ? JSON.stringify(evidence, null, 2) + '\n' : evidence.map(render).join('\n'));
-    return 0;
+    // Evidence resting on an altered entry is not evidence: a non-zero exit says so to scripts.
+    return evidence.every((e) => e.story.every((s) => s.verified)) ? 0 : 1;
   } catch (err) {
     process.stderr.write(`tracefence evidence: ${describeError(err)}\n`);
     return 1;
@@ -140,7 +141,9 @@ function render(r: RecordEvidence): string {
   const head = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
   const story = formatTable(
     ['time', 'decision', 'region', 'actor', 'reason', 'audit chain#seq', 'hash'],
-    r.story.map((s) => [s.at, s.decision, s.region ?? '-', s.actor ?? '-', s.reasonCode ?? '-', `${s.chain}#${s.seq}`, s.hash.slice(0, 16)]),
+    r.story.map((s) => [s.at, s.decision, s.region ?? '-', s.actor ?? '-', s.reasonCode ?? '-', `${s.chain}#${s.seq}`, s.verified ? s.hash.slice(0, 16) : 'ALTERED']),
   );
-  return `${head}\n\nstory:\n${story}`;
+  const altered = r.story.filter((s) => !s.verified);
+  const warning = altered.length === 0 ? '' : `\nWARNING: ${altered.length} audit entr${altered.length === 1 ? 'y does' : 'ies do'} not match the chain hash; run 'tracefence audit verify --region ${altered[0]?.chain ?? ''}'\n`;
+  return `${head}\n\nstory:\n${story}${warning}`;
 }

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   INGEST_BACKPRESSURE: 'The ingest producer buffer is full; the sender should retry later (retriable, HTTP 429).',
   BUCKET_LOCATION_UNKNOWN: 'A sink could not read a bucket location, replication or encryption setting; writes are stopped (fail closed).',
   BUCKET_ENCRYPTION_MISSING: 'A bucket lacks the default encryption its region policy requires; writes are stopped.',
+  AUDIT_CHAIN_BROKEN: 'The last stored audit object of a region chain does not verify; the audit sink will not extend the chain (retriable, see docs/audit.md).',
   REVIEW_UNAUTHENTICATED: 'A reviewer request has no valid access token or session (HTTP 401).',
   REVIEW_FORBIDDEN: 'The reviewer\'s groups do not cover the hold\'s region and tenant (HTTP 403).',
   REVIEW_SELF_APPROVAL: 'A reviewer tried to approve a trace their own identity sent (HTTP 403).',
