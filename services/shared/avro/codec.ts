@@ -114,13 +114,18 @@ export function createCodec<K extends RecordKind>(kind: K, options: CodecOptions
     versions: all.map((v) => ({ version: v.version, fingerprint: v.fingerprint })),
 
     encode(value) {
-      const problems = invalidPaths(reader, value);
-      if (problems.length > 0) {
-        throw new TracefenceError('RECORD_MALFORMED', `${kind} record does not match its schema: ${problems.join('; ')}`, {
+      // Validation walks the whole record: pay for it only when writing fails (hot path).
+      let payload: Buffer;
+      try {
+        payload = reader.toBuffer(value);
+      } catch {
+        // The avsc error quotes the value, which may be unmasked: keep only the paths.
+        const problems = invalidPaths(reader, value);
+        const detail = problems.length > 0 ? problems.join('; ') : 'a value does not fit its field';
+        throw new TracefenceError('RECORD_MALFORMED', `${kind} record does not match its schema: ${detail}`, {
           path: problems[0]?.split(' ')[0],
         });
       }
-      const payload = reader.toBuffer(value);
       if (payload.length > maxBytes) {
         throw new TracefenceError('RECORD_TOO_LARGE', `${kind} record is ${payload.length} bytes; the limit is ${maxBytes}`);
       }
