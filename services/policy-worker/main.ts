@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       jwks,
       algorithms: config.algorithms,
       clockSkewSec: config.clockSkewSec,
+      requiredTyp: 'at+jwt', // RFC 9068: an ID token or other JWT from the issuer is not an access token
     });
     const scrubbers = createTenantScrubbers(policy, config.pseudonymKey);
     const processor = createRecordProcessor({
