@@ -64,5 +64,7 @@ export function devServiceEnv(env: StackEnv, repoRoot: string): Record<string, s
     TRACEFENCE_TOPIC_DEADLETTER: stackValue(env, 'TOPIC_DEADLETTER'),
     TRACEFENCE_TOPIC_AUDIT: stackValue(env, 'TOPIC_AUDIT'),
     TRACEFENCE_TOPIC_HELD: stackValue(env, 'TOPIC_HELD'),
+    // Audit events that name no region (e.g. a record refused before its tenant was known).
+    TRACEFENCE_AUDIT_HOME_REGION: 'eu',
   };
 }

@@ -3,6 +3,7 @@
 #   infra/stack.sh start [component...]   install on first use, start, wait until ready, create topics and buckets
 #   infra/stack.sh stop [component...]    stop (no process is left behind)
 #   infra/stack.sh status                 one line per component
+#   infra/stack.sh env                    export lines for the services' variables: eval "$(infra/stack.sh env)"
 # Components: kafka redis s3 gcs oidc. Installs are cached in $TRACEFENCE_CACHE
 # (default ~/.cache/tracefence); runtime state lives in $TRACEFENCE_STATE (default .stack/).
 set -euo pipefail
@@ -60,10 +61,13 @@ case "$cmd" in
     "$0" stop "${components[@]}"
     "$0" start "${components[@]}"
     ;;
+  env)
+    node --import tsx "$INFRA/print-dev-env.ts"
+    ;;
   status)
     for n in kafka redis s3 gcs-eu gcs-us oidc; do status_line "$n"; done
     ;;
   *)
-    die "usage: infra/stack.sh start|stop|restart|status [kafka|redis|s3|gcs|oidc ...]"
+    die "usage: infra/stack.sh start|stop|restart|status|env [kafka|redis|s3|gcs|oidc ...]"
     ;;
 esac

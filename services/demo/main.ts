@@ -1,7 +1,7 @@
 /**
  * `npm start`: the main job on the local stack. Starts a policy worker and one sink worker per
- * region, lets the example agents publish traces with real tokens, then prints where each
- * trace went: the bucket, the object key and the bucket's location as the store reports it
+ * region, the audit sink and the approval service, lets the example agents publish traces with real tokens, then
+ * prints where each trace went: the bucket, the object key and the bucket's location as the store reports it
  * (or why it was held or refused). Pass --follow to keep the services running afterwards.
  */
 import { randomBytes } from 'node:crypto';
@@ -114,6 +114,8 @@ async function main(): Promise<number> {
 
   const services: ServiceProcess[] = await Promise.all([
     startService('policy-worker', 'services/policy-worker/main.ts', [], { ...env, TRACEFENCE_INSTANCE_ID: 'demo' }, repoRoot, join(logDir, 'demo-policy-worker.log')),
+    startService('audit-sink', 'services/audit-sink/main.ts', [], env, repoRoot, join(logDir, 'demo-audit-sink.log')),
+    startService('approval-service', 'services/approval-service/main.ts', [], { ...env, TRACEFENCE_INSTANCE_ID: 'demo' }, repoRoot, join(logDir, 'demo-approval-service.log')),
     ...Object.keys(policy.regions).map((region) =>
       startService(`sink-${region}`, 'services/sink-worker/main.ts', ['--region', region], { ...env, TRACEFENCE_SINK_MAX_BATCH_AGE_MS: '2000' }, repoRoot, join(logDir, `demo-sink-${region}.log`)),
     ),
@@ -161,10 +163,17 @@ async function main(): Promise<number> {
         if (land === undefined) missing++;
         where = land === undefined ? `region ${d.region}: object not written yet` : `region ${d.region}: ${land.url} (bucket location ${land.bucketLocation})`;
       } else {
-        where = `${d.reasonCode ?? ''}${d.decision === 'HELD' ? ' (waiting for a reviewer)' : ''}`;
+        where = `${d.reasonCode ?? ''}${d.decision === 'HELD' ? ' (held for a reviewer)' : ''}`;
       }
       console.log(`${recordId}  ${tenant.padEnd(8)} ${(d?.decision ?? '-').padEnd(14)} ${where}`);
     }
+    const example = [...sent.keys()][0];
+    console.log('\nInspect the evidence (the variables point the CLI at the local stack):');
+    console.log('  eval "$(bash infra/stack.sh env)"');
+    if (example !== undefined) console.log(`  npx tracefence evidence --trace ${example}`);
+    console.log('  npx tracefence audit verify --region eu');
+    console.log('  npx tracefence reconcile --from 1h --to now');
+    console.log('Review held traces: npm start -- --follow, then open http://127.0.0.1:14080 (log in as alice).');
     if (follow) {
       console.log('\nservices keep running (--follow); Ctrl-C stops them.');
       await new Promise(() => undefined);
