@@ -66,5 +66,7 @@ export function devServiceEnv(env: StackEnv, repoRoot: string): Record<string, s
     TRACEFENCE_TOPIC_HELD: stackValue(env, 'TOPIC_HELD'),
     // Audit events that name no region (e.g. a record refused before its tenant was known).
     TRACEFENCE_AUDIT_HOME_REGION: 'eu',
+    TRACEFENCE_REVIEW_PORT: stackValue(env, 'REVIEW_PORT'),
+    TRACEFENCE_REVIEW_URL: `http://127.0.0.1:${stackValue(env, 'REVIEW_PORT')}`,
   };
 }

@@ -173,7 +173,7 @@ async function main(): Promise<number> {
     if (example !== undefined) console.log(`  npx tracefence evidence --trace ${example}`);
     console.log('  npx tracefence audit verify --region eu');
     console.log('  npx tracefence reconcile --from 1h --to now');
-    console.log('Review held traces: npm start -- --follow, then open http://127.0.0.1:14080 (log in as alice).');
+    console.log(`Review held traces: npm start -- --follow, then open ${env['TRACEFENCE_REVIEW_URL'] ?? ''} (log in as alice).`);
     if (follow) {
       console.log('\nservices keep running (--follow); Ctrl-C stops them.');
       await new Promise(() => undefined);

@@ -2,7 +2,7 @@
  * The reviewer web page in a real headless Chromium: log in at the issuer (authorization code +
  * PKCE, devInteractions login and consent), see the held trace with its reason and findings,
  * approve it with a justification, and find the trace in the eu bucket written by a real eu sink.
- * The issuer only accepts the registered redirect URI, so the service listens on 127.0.0.1:14080.
+ * The issuer only accepts the registered redirect URI, so the service listens on REVIEW_PORT of infra/stack.env.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,11 +13,12 @@ import { chromium, type Browser } from 'playwright-core';
 import type { RunningApprovalService } from '../../services/approval-service/approval-service.js';
 import { startService, type ServiceProcess } from '../../services/demo/service-process.js';
 import { findLandings } from '../../services/demo/find-landing.js';
-import { devCredentials, repoRoot, s3Endpoint, serviceEnv } from '../helpers/stack.js';
+import { devCredentials, repoRoot, s3Endpoint, serviceEnv, stack } from '../helpers/stack.js';
+import { stackValue } from '../../infra/stack-env.js';
 import { approvalEnv, createApprovalRun, heldTrace, produceHeld, startInProcess, waitFor, type ApprovalRun } from '../helpers/approval-stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const PORT = 14080;
+const PORT = Number(stackValue(stack, 'REVIEW_PORT'));
 const BASE = `http://127.0.0.1:${PORT}`;
 
 let run: ApprovalRun;
