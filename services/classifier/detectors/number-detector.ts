@@ -3,16 +3,22 @@ import type { EntityType } from '../types.js';
 import { type Candidate, type Detector, PRIORITY, contextBefore, isDigit, leftBoundary, rightBoundary } from './detector.js';
 import { matchPhone } from './phone-matcher.js';
 
-/**
- * Start of a run of digits and the separators numbers are written with (4+ characters). Only the
- * start is matched (test(), no match array); the run is measured in JS.
- */
-const RUN_START = /[+(]?\d(?=[\d \-.()/]{3})/g;
+/** Characters numbers are written with: digits, space, - . ( ) / (1), and '+' (2, only starts one). */
+const RUN_CHAR = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) RUN_CHAR[c] = 1;
+for (const c of ' -.()/') RUN_CHAR[c.charCodeAt(0)] = 1;
+RUN_CHAR[43] = 2;
 
 function isRunChar(c: number): boolean {
-  // digits, space, - . ( ) /
-  return (c >= 48 && c <= 57) || c === 32 || c === 45 || c === 46 || c === 40 || c === 41 || c === 47;
+  return c < 128 && RUN_CHAR[c] === 1;
 }
+
+function isRunOrPlus(c: number): boolean {
+  return c < 128 && RUN_CHAR[c] !== 0;
+}
+
+/** Fewest characters a run any type accepts can have (7 digits, or 4 digits and 3 dots). */
+const MIN_RUN = 7;
 const CARD_GROUPED = /\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5}/y;
 const SSN = /\d{3}([- .])\d{2}\1\d{4}/y;
 const IPV4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/y;
@@ -163,24 +169,39 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
     name: 'number',
     types: ['CREDIT_CARD', 'US_SSN', 'IP_ADDRESS', 'PHONE_NUMBER'],
     scan(text: string, out: Candidate[]): void {
-      RUN_START.lastIndex = 0;
-      let from = 0;
-      while (RUN_START.test(text)) {
-        let s = RUN_START.lastIndex - 1; // the digit
-        if (s > from && (text.charCodeAt(s - 1) === 43 || text.charCodeAt(s - 1) === 40)) s--;
-        // Every type needs 7+ digits, except IPv4 (4+ digits and dots).
+      const n = text.length;
+      // Every type needs 7+ digits, except IPv4 (4+ digits and 3 dots): a run is at least 7 run
+      // characters long, so looking at every 7th character finds each region of run characters
+      // that can hold one; only those regions are read in full.
+      let q = MIN_RUN - 1;
+      while (q < n) {
+        const cq = text.charCodeAt(q);
+        if (cq >= 128 || RUN_CHAR[cq] === 0) {
+          q += MIN_RUN;
+          continue;
+        }
+        let ra = q;
+        while (ra > 0 && isRunOrPlus(text.charCodeAt(ra - 1))) ra--;
+        let rb = q + 1;
+        while (rb < n && isRunOrPlus(text.charCodeAt(rb))) rb++;
+        q = rb + MIN_RUN;
+        if (rb - ra < MIN_RUN) continue;
+        // The run starts at the first digit followed by 3 run characters ('+' only starts a number),
+        // with a '+' or '(' just before it, and runs to the end of the region.
+        let d = ra;
+        while (d + 3 < rb && !(isDigit(text.charCodeAt(d)) && isRunChar(text.charCodeAt(d + 1)) && isRunChar(text.charCodeAt(d + 2)) && isRunChar(text.charCodeAt(d + 3)))) d++;
+        if (d + 3 >= rb) continue;
+        let s = d;
+        if (s > 0 && (text.charCodeAt(s - 1) === 43 || text.charCodeAt(s - 1) === 40)) s--;
         let e = s + 1;
         let digits = 1;
         let dots = 0;
-        for (; e < text.length; e++) {
+        for (; e < rb; e++) {
           const c = text.charCodeAt(e);
-          if (!isRunChar(c) && c !== 43) break;
           if (isDigit(c)) digits++;
           else if (c === 46) dots++;
         }
         if (text.charCodeAt(e - 1) === 43) e--; // a '+' only starts a number
-        RUN_START.lastIndex = e;
-        from = e;
         if (digits < 7 && (digits < 4 || dots < 3)) continue;
         let p = s;
         let left = digits; // digits from p to the end of the run
