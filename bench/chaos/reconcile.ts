@@ -182,30 +182,38 @@ export async function reconcile(t: ChaosTopology, expected: ReadonlyMap<string, 
         const head = await client.send(new HeadBucketCommand({ Bucket: bucket }));
         const location = (head.BucketRegion ?? 'unknown').toLowerCase();
         const locationOk = rp !== undefined && rp.allowedLocations.s3.includes(location);
+        const keys: string[] = [];
         let token: string | undefined;
         do {
           const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-          for (const obj of page.Contents ?? []) {
-            if (obj.Key === undefined) continue;
-            objects++;
-            const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: obj.Key }));
-            const body = Buffer.from(await (res.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())));
-            const topicMeta = res.Metadata?.['tf-topic'];
-            if (!locationOk || topicMeta !== rp?.topic) objectsOutsideJurisdiction++;
-            const text = obj.Key.endsWith('.gz') ? gunzipSync(body).toString('utf8') : body.toString('utf8');
-            scanner.scan(text, 'bucket objects');
-            for (const line of text.split('\n')) {
-              if (line.length === 0) continue;
-              const parsed = JSON.parse(line) as { headers?: Record<string, string> };
-              const identity = parsed.headers?.[HEADERS.recordId] ?? `(no record id in ${bucket}/${obj.Key})`;
-              scanner.scanRecord(line, plantedOf(identity), 'bucket objects');
-              const tenant = getTenant(policy, parsed.headers?.[HEADERS.tenant] ?? '');
-              if (tenant === undefined || !tenant.allowedRegions.includes(region)) recordsOutsideTenantRegions++;
-              add(identity, { kind: 'routed', region, where: `s3://${bucket}` });
-            }
-          }
+          for (const obj of page.Contents ?? []) if (obj.Key !== undefined) keys.push(obj.Key);
           token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
         } while (token !== undefined);
+        const handle = async (key: string): Promise<void> => {
+          objects++;
+          const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          const body = Buffer.from(await (res.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())));
+          const topicMeta = res.Metadata?.['tf-topic'];
+          if (!locationOk || topicMeta !== rp?.topic) objectsOutsideJurisdiction++;
+          const text = key.endsWith('.gz') ? gunzipSync(body).toString('utf8') : body.toString('utf8');
+          scanner.scan(text, 'bucket objects');
+          for (const line of text.split('\n')) {
+            if (line.length === 0) continue;
+            const parsed = JSON.parse(line) as { headers?: Record<string, string> };
+            const identity = parsed.headers?.[HEADERS.recordId] ?? `(no record id in ${bucket}/${key})`;
+            scanner.scanRecord(line, plantedOf(identity), 'bucket objects');
+            const tenant = getTenant(policy, parsed.headers?.[HEADERS.tenant] ?? '');
+            if (tenant === undefined || !tenant.allowedRegions.includes(region)) recordsOutsideTenantRegions++;
+            add(identity, { kind: 'routed', region, where: `s3://${bucket}` });
+          }
+        };
+        // A few downloads in flight; the scanning itself is synchronous.
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: 12 }, async () => {
+            while (next < keys.length) await handle(keys[next++] as string);
+          }),
+        );
       }
     } finally {
       client.destroy();
