@@ -10,7 +10,7 @@ import { createCodec } from '../shared/avro/index.js';
 import type { Logger } from '../shared/logger.js';
 import { createMetricsRegistry, startOpsServer, type Closable } from '../shared/service-runtime.js';
 import { getRegion, loadPolicy } from '../policy/load-policy.js';
-import { createTokenVerifier, discoverJwks } from '../policy/token-verifier.js';
+import { createIssuerTokenVerifier } from '../policy/token-verifier.js';
 import type { ApprovalConfig } from './approval-config.js';
 import { createApprovalMetrics } from './approval-metrics.js';
 import { createHeldIntake } from './held-intake.js';
@@ -55,8 +55,7 @@ export async function startApprovalService(config: ApprovalConfig, logger: Logge
     const registry = createMetricsRegistry('approval-service');
     const metrics = createApprovalMetrics(registry);
 
-    const jwks = await discoverJwks(config.issuer, { allowInsecureLoopback: true, clientId: config.clientId });
-    const verifier = createTokenVerifier({ issuer: config.issuer, audience: config.audience, jwks, algorithms: config.algorithms, clockSkewSec: config.clockSkewSec, ...REVIEWER_TOKEN_CLAIMS });
+    const verifier = await createIssuerTokenVerifier({ issuer: config.issuer, audience: config.audience, clientId: config.clientId, algorithms: config.algorithms, clockSkewSec: config.clockSkewSec, ...REVIEWER_TOKEN_CLAIMS });
     components.push({ name: 'token-verifier', close: async () => verifier.close() });
     const auth = createReviewerAuthenticator(verifier);
 

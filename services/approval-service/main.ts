@@ -6,21 +6,14 @@
  */
 import { describeError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { runUntilSignal, type Closable } from '../shared/service-runtime.js';
-import { readApprovalConfig, type ApprovalConfig } from './approval-config.js';
+import { readConfigOrRefuse, runUntilSignal, type Closable } from '../shared/service-runtime.js';
+import { readApprovalConfig } from './approval-config.js';
 import { startApprovalService } from './approval-service.js';
 
 async function main(): Promise<void> {
   const logger = createLogger('approval-service');
-  let config: ApprovalConfig;
-  try {
-    config = readApprovalConfig(process.env);
-  } catch (err) {
-    logger.fatal({ err: describeError(err) }, 'configuration refused');
-    logger.flush();
-    process.exitCode = 2;
-    return;
-  }
+  const config = readConfigOrRefuse(logger, () => readApprovalConfig(process.env));
+  if (config === undefined) return;
   let components: readonly Closable[] = [];
   const shutdown = runUntilSignal(logger, () => components);
   try {

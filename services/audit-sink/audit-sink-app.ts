@@ -8,7 +8,7 @@ import { createCodec } from '../shared/avro/codec.js';
 import { ValidationError, describeError, type ValidationIssue } from '../shared/errors.js';
 import { createKafka } from '../shared/kafka/kafka-client.js';
 import type { Logger } from '../shared/logger.js';
-import { createMetricsRegistry, startOpsServer, type Closable } from '../shared/service-runtime.js';
+import { closeInReverse, createMetricsRegistry, startOpsServer, type Closable } from '../shared/service-runtime.js';
 import { createBucketAccess, resolveAuditTargets, type BucketAccess } from '../audit/bucket-access.js';
 import { createAuditSink, type AuditSink, type ChainStore } from './audit-sink.js';
 import type { AuditSinkConfig } from './audit-sink-config.js';
@@ -82,13 +82,7 @@ export async function buildAuditSinkApp(config: Readonly<AuditSinkConfig>, logge
     },
     close() {
       closing ??= (async () => {
-        for (const c of [...closables].reverse()) {
-          try {
-            await c.close();
-          } catch (err) {
-            log.warn({ component: c.name, err: describeError(err) }, 'close failed');
-          }
-        }
+        await closeInReverse(closables, log);
         // Never started: the bucket clients still need closing.
         if (closables.length === 0) for (const a of accesses.values()) a.close();
       })();

@@ -24,8 +24,8 @@ import { createCodec } from '../shared/avro/index.js';
 import { EnvReader, type Env } from '../shared/config.js';
 import { describeError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { createMetricsRegistry, runUntilSignal, startOpsServer, type Closable } from '../shared/service-runtime.js';
-import { createTokenVerifier, discoverJwks } from '../policy/token-verifier.js';
+import { createMetricsRegistry, readConfigOrRefuse, runUntilSignal, startOpsServer, type Closable } from '../shared/service-runtime.js';
+import { createIssuerTokenVerifier } from '../policy/token-verifier.js';
 import { createIngestPublisher } from './ingest-publisher.js';
 import { buildApp } from './receiver-app.js';
 import { createReceiverMetrics } from './receiver-metrics.js';
@@ -58,23 +58,14 @@ export function readReceiverConfig(env: Env) {
 
 async function main(): Promise<void> {
   const logger = createLogger('otlp-receiver');
-  let config: ReturnType<typeof readReceiverConfig>;
-  try {
-    config = readReceiverConfig(process.env);
-  } catch (err) {
-    logger.fatal({ err: describeError(err) }, 'configuration refused');
-    logger.flush();
-    process.exitCode = 2;
-    return;
-  }
+  const config = readConfigOrRefuse(logger, () => readReceiverConfig(process.env));
+  if (config === undefined) return;
   const components: Closable[] = [];
   const shutdown = runUntilSignal(logger, () => components);
   try {
-    const jwks = await discoverJwks(config.issuer, { allowInsecureLoopback: true });
-    const verifier = createTokenVerifier({
+    const verifier = await createIssuerTokenVerifier({
       issuer: config.issuer,
       audience: config.audience,
-      jwks,
       algorithms: config.algorithms,
       clockSkewSec: config.clockSkewSec,
       ...(config.requiredTyp === undefined ? {} : { requiredTyp: config.requiredTyp }),

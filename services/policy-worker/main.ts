@@ -21,9 +21,9 @@ import { createCodec } from '../shared/avro/index.js';
 import { EnvReader, type Env } from '../shared/config.js';
 import { describeError, TracefenceError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { createMetricsRegistry, runUntilSignal, startOpsServer, type Closable } from '../shared/service-runtime.js';
+import { createMetricsRegistry, readConfigOrRefuse, runUntilSignal, startOpsServer, type Closable } from '../shared/service-runtime.js';
 import { loadPolicy } from '../policy/load-policy.js';
-import { createTokenVerifier, discoverJwks } from '../policy/token-verifier.js';
+import { createIssuerTokenVerifier } from '../policy/token-verifier.js';
 import { createPolicyWorker } from './policy-worker.js';
 import { createPolicyWorkerMetrics } from './policy-worker-metrics.js';
 import { createRecordProcessor } from './record-processor.js';
@@ -61,24 +61,15 @@ export function readPolicyWorkerConfig(env: Env) {
 
 async function main(): Promise<void> {
   const logger = createLogger('policy-worker');
-  let config: ReturnType<typeof readPolicyWorkerConfig>;
-  try {
-    config = readPolicyWorkerConfig(process.env);
-  } catch (err) {
-    logger.fatal({ err: describeError(err) }, 'configuration refused');
-    logger.flush();
-    process.exitCode = 2;
-    return;
-  }
+  const config = readConfigOrRefuse(logger, () => readPolicyWorkerConfig(process.env));
+  if (config === undefined) return;
   const components: Closable[] = [];
   const shutdown = runUntilSignal(logger, () => components);
   try {
     const policy = await loadPolicy(config.policyFile);
-    const jwks = await discoverJwks(config.issuer, { allowInsecureLoopback: true });
-    const verifier = createTokenVerifier({
+    const verifier = await createIssuerTokenVerifier({
       issuer: config.issuer,
       audience: config.audience,
-      jwks,
       algorithms: config.algorithms,
       clockSkewSec: config.clockSkewSec,
       requiredTyp: 'at+jwt', // RFC 9068: an ID token or other JWT from the issuer is not an access token

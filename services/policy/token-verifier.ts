@@ -365,3 +365,12 @@ export async function discoverJwks(issuerUrl: string, options: DiscoverJwksOptio
   }
   return createRemoteJWKSet(url, REMOTE_JWKS_OPTIONS);
 }
+
+/** A verifier for the issuer's tokens whose keys come from OpenID discovery (what every service's main needs). */
+export async function createIssuerTokenVerifier(
+  options: Omit<TokenVerifierOptions, 'jwks'> & { clientId?: string },
+): Promise<TokenVerifier> {
+  const { clientId, ...verifierOptions } = options;
+  const jwks = await discoverJwks(options.issuer, { allowInsecureLoopback: true, ...(clientId === undefined ? {} : { clientId }) });
+  return createTokenVerifier({ ...verifierOptions, jwks });
+}

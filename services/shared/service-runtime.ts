@@ -68,6 +68,35 @@ export interface Closable {
   close: () => Promise<void>;
 }
 
+/** Closes in reverse order of start; every step runs even if an earlier one fails. Returns false if any failed. */
+export async function closeInReverse(components: readonly Closable[], logger: Logger): Promise<boolean> {
+  let ok = true;
+  for (const c of [...components].reverse()) {
+    try {
+      await c.close();
+    } catch (err) {
+      ok = false;
+      logger.error({ component: c.name, err: describeError(err) }, 'close failed');
+    }
+  }
+  return ok;
+}
+
+/**
+ * Reads a service's configuration once; on failure logs every problem (with the variable at
+ * fault) and sets exit code 2, returning undefined: a bad config refuses to start.
+ */
+export function readConfigOrRefuse<T>(logger: Logger, read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    logger.fatal({ err: describeError(err) }, 'configuration refused');
+    logger.flush();
+    process.exitCode = 2;
+    return undefined;
+  }
+}
+
 /**
  * Runs a service until SIGTERM/SIGINT, then closes components in reverse order of start.
  * Every close step runs even if an earlier one fails; exit 1 on failure or when the grace
@@ -85,15 +114,7 @@ export function runUntilSignal(logger: Logger, components: () => readonly Closab
       process.exit(1);
     }, graceMs);
     timer.unref();
-    let failed = false;
-    for (const c of [...components()].reverse()) {
-      try {
-        await c.close();
-      } catch (err) {
-        failed = true;
-        logger.error({ component: c.name, err: describeError(err) }, 'close failed');
-      }
-    }
+    const failed = !(await closeInReverse(components(), logger));
     logger.info('stopped');
     logger.flush();
     process.exit(failed ? 1 : code);

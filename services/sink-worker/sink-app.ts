@@ -9,7 +9,7 @@ import { createCodec } from '../shared/avro/codec.js';
 import { ValidationError, describeError } from '../shared/errors.js';
 import { createKafka } from '../shared/kafka/kafka-client.js';
 import type { Logger } from '../shared/logger.js';
-import { createMetricsRegistry, startOpsServer, type Closable } from '../shared/service-runtime.js';
+import { closeInReverse, createMetricsRegistry, startOpsServer, type Closable } from '../shared/service-runtime.js';
 import type { Registry } from 'prom-client';
 import { createGcsBucketInspector, createS3BucketInspector, type BucketInspector } from './bucket-location-guard.js';
 import type { GuardAuditSink } from './guard-audit.js';
@@ -147,15 +147,7 @@ export async function buildSinkApp(config: Readonly<SinkConfig>, logger: Logger,
     },
     close() {
       // Every step runs even if one fails; reverse order of start.
-      closing ??= (async () => {
-        for (const c of [...closables].reverse()) {
-          try {
-            await c.close();
-          } catch (err) {
-            log.warn({ component: c.name, err: describeError(err) }, 'close failed');
-          }
-        }
-      })();
+      closing ??= closeInReverse(closables, log).then(() => undefined);
       return closing;
     },
   };
