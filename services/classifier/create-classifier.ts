@@ -2,7 +2,7 @@ import { TracefenceError } from '../shared/errors.js';
 import { resolveClassifierOptions } from './classifier-options.js';
 import { createCustomDetector } from './custom-detector.js';
 import { createCryptoDetector } from './detectors/crypto-detector.js';
-import type { Candidate, Detector } from './detectors/detector.js';
+import { type Candidate, type Detector, TRIGGER_DIGIT } from './detectors/detector.js';
 import { createEmailDetector } from './detectors/email-detector.js';
 import { createIbanDetector } from './detectors/iban-detector.js';
 import { createIpv6Detector } from './detectors/ipv6-detector.js';
@@ -19,12 +19,29 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+const DIGIT = /[0-9]/;
+
+/** Internal switches, not part of the public API (index.ts exports createClassifier only). */
+export interface ScanInternals {
+  /**
+   * false: run every detector over every text, without the trigger checks and the detectors' own
+   * shortcuts. Kept as the reference the equivalence test compares the gated path with.
+   */
+  gating?: boolean;
+}
+
 /**
  * Builds a classifier: the built-in detectors for the enabled types plus configured ones.
  * Throws a ValidationError (CONFIG_INVALID) listing every problem in `options`.
  */
 export function createClassifier(options: ClassifierOptions = {}): Classifier {
+  return createClassifierWith(options, {});
+}
+
+/** createClassifier with internal switches (tests and benchmarks). */
+export function createClassifierWith(options: ClassifierOptions, internals: ScanInternals): Classifier {
   const opts = resolveClassifierOptions(options);
+  const gating = internals.gating !== false;
   const enabled = opts.types;
   const matchKey = createKeyNameMatcher(opts.keyNameRules);
 
@@ -34,16 +51,23 @@ export function createClassifier(options: ClassifierOptions = {}): Classifier {
     createEmailDetector(),
     createNumberDetector(enabled),
     createIbanDetector(),
-    createIpv6Detector(),
+    createIpv6Detector(gating),
     createCryptoDetector(),
     ...opts.customDetectors.map(createCustomDetector),
   ];
   const detectors = all.filter((d) => d.types.some((t) => enabled.has(t)));
+  // A detector with trigger characters (d.needs) only runs on a text that has them; the order of the
+  // detectors, and so of equal candidates, stays the same.
+  const needs = detectors.map((d) => (gating ? (d.needs ?? 0) : 0));
+  const anyNeeds = needs.some((n) => n !== 0);
 
   function scanText(text: string): Finding[] {
     if (typeof text !== 'string' || text.length < 3) return [];
+    const present = anyNeeds && DIGIT.test(text) ? TRIGGER_DIGIT : 0;
     const candidates: Candidate[] = [];
-    for (const d of detectors) d.scan(text, candidates);
+    for (let i = 0; i < detectors.length; i++) {
+      if ((needs[i]! & present) === needs[i]) detectors[i]!.scan(text, candidates);
+    }
     if (candidates.length === 0) return [];
     return resolveOverlaps(candidates.filter((c) => enabled.has(c.type)));
   }

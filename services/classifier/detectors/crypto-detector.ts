@@ -1,5 +1,5 @@
 import { base58CheckAddressValid, segwitAddressValid } from '../checksums.js';
-import { type Candidate, type Detector, PRIORITY, isAlnum } from './detector.js';
+import { type Candidate, type Detector, PRIORITY, TRIGGER_DIGIT, isAlnum } from './detector.js';
 
 /** Legacy (base58, version 1 or 3) and segwit (bech32/bech32m, bc1 or tb1) Bitcoin address shapes. */
 const ADDRESS = /\b(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|(?:bc|tb)1[02-9ac-hj-np-z]{11,71}|(?:BC|TB)1[02-9AC-HJ-NP-Z]{11,71})\b/g;
@@ -8,6 +8,7 @@ const ADDRESS = /\b(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|(?:bc|tb)1[02-9ac-hj-np-z]
 export function createCryptoDetector(): Detector {
   return {
     name: 'crypto',
+    needs: TRIGGER_DIGIT,
     types: ['CRYPTO'],
     scan(text: string, out: Candidate[]): void {
       ADDRESS.lastIndex = 0;

@@ -12,10 +12,18 @@ export interface Candidate {
 /** Overlap priorities: credentials first, then checksum-validated types, then format-only types. */
 export const PRIORITY = { secret: 4, validated: 3, structured: 2, format: 1 } as const;
 
+/**
+ * Characters a detector cannot match without (a bit set of TRIGGER_* flags). The classifier checks
+ * them once per text and skips every detector whose trigger is absent.
+ */
+export const TRIGGER_DIGIT = 1;
+
 /** One detector: a single pass over the text that appends candidates. */
 export interface Detector {
   readonly name: string;
   readonly types: readonly EntityType[];
+  /** TRIGGER_* flags that must all be present in the text for `scan` to find anything. */
+  readonly needs?: number;
   scan(text: string, out: Candidate[]): void;
 }
 

@@ -1,5 +1,5 @@
 import { IBAN_LENGTHS, ibanValid } from '../checksums.js';
-import { type Candidate, type Detector, PRIORITY, isAlnum, leftBoundary } from './detector.js';
+import { type Candidate, type Detector, PRIORITY, TRIGGER_DIGIT, isAlnum, leftBoundary } from './detector.js';
 
 /** Two letters and two check digits: the only way an IBAN can start. */
 const START = /\b[A-Za-z]{2}\d{2}/g;
@@ -11,6 +11,7 @@ const START = /\b[A-Za-z]{2}\d{2}/g;
 export function createIbanDetector(): Detector {
   return {
     name: 'iban',
+    needs: TRIGGER_DIGIT,
     types: ['IBAN_CODE'],
     scan(text: string, out: Candidate[]): void {
       START.lastIndex = 0;

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { type Candidate, type Detector, PRIORITY, isWordChar } from './detector.js';
+import { type Candidate, type Detector, PRIORITY, TRIGGER_DIGIT, isWordChar } from './detector.js';
 
 const MAX_LEN = 45; // longest textual IPv6 address, IPv4 tail included
 
@@ -16,9 +16,11 @@ function isAddrChar(c: number): boolean {
  * address characters, then validated by node:net. Needs a digit and two groups, so `a::b` and
  * `std::vector` do not fire; MAC addresses and clock times fail validation.
  */
-export function createIpv6Detector(): Detector {
+export function createIpv6Detector(colonCheck = true): Detector {
+  const plausible = colonCheck ? plausibleShape : hasDigitAndGroups;
   return {
     name: 'ipv6',
+    needs: TRIGGER_DIGIT,
     types: ['IP_ADDRESS'],
     scan(text: string, out: Candidate[]): void {
       let c = text.indexOf(':');
@@ -60,7 +62,27 @@ export function createIpv6Detector(): Detector {
   };
 }
 
-function plausible(cand: string): boolean {
+/**
+ * Cheap necessary conditions before node:net: a digit, two groups, and without '::' exactly eight
+ * groups (seven colons) or six and a dotted IPv4 tail (six colons). Clock times such as
+ * `13:28:19.093` stop here.
+ */
+function plausibleShape(cand: string): boolean {
+  if (!/\d/.test(cand)) return false;
+  let groups = 0;
+  let colons = 0;
+  for (const g of cand.split(':')) {
+    if (g.length > 0) groups++;
+    colons++;
+  }
+  colons--;
+  if (groups < 2) return false;
+  if (cand.includes('::')) return true;
+  return cand.includes('.') ? colons === 6 : colons === 7;
+}
+
+/** The check without the colon count (the reference the equivalence test compares with). */
+function hasDigitAndGroups(cand: string): boolean {
   if (!/\d/.test(cand)) return false;
   let groups = 0;
   for (const g of cand.split(':')) if (g.length > 0) groups++;

@@ -1,6 +1,6 @@
 import { luhnValid } from '../checksums.js';
 import type { EntityType } from '../types.js';
-import { type Candidate, type Detector, PRIORITY, contextBefore, isDigit, leftBoundary, rightBoundary } from './detector.js';
+import { type Candidate, type Detector, PRIORITY, TRIGGER_DIGIT, contextBefore, isDigit, leftBoundary, rightBoundary } from './detector.js';
 import { matchPhone } from './phone-matcher.js';
 
 /** Characters numbers are written with: digits, space, - . ( ) / (1), and '+' (2, only starts one). */
@@ -177,6 +177,7 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
 
   return {
     name: 'number',
+    needs: TRIGGER_DIGIT,
     types: ['CREDIT_CARD', 'US_SSN', 'IP_ADDRESS', 'PHONE_NUMBER'],
     scan(text: string, out: Candidate[]): void {
       const n = text.length;

@@ -1,0 +1,115 @@
+/**
+ * The gated scan (detectors skipped when their trigger characters are absent, shortcuts inside
+ * detectors) must report exactly what the full scan reports: same findings, same order, on the
+ * accuracy corpus, on random strings built from the characters detectors react to, and on
+ * adversarial strings.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClassifierWith } from '../../../services/classifier/create-classifier.js';
+import type { ClassifierOptions } from '../../../services/classifier/index.js';
+import { createRng, generateCorpus, generateTraceText } from '../../../bench/corpus/trace-generator.js';
+
+function pair(options: ClassifierOptions = {}) {
+  return { full: createClassifierWith(options, { gating: false }), gated: createClassifierWith(options, {}) };
+}
+
+function assertSame(c: ReturnType<typeof pair>, texts: Iterable<string>): number {
+  let n = 0;
+  for (const text of texts) {
+    const want = c.full.scanText(text);
+    const got = c.gated.scanText(text);
+    if (JSON.stringify(got) !== JSON.stringify(want)) assert.deepEqual(got, want, `text ${JSON.stringify(text.slice(0, 300))}`);
+    n += want.length;
+  }
+  return n;
+}
+
+/** Pieces of `text` of 20-200 characters cut at spaces, as the policy worker sees message parts. */
+function shortPieces(text: string, rng: () => number): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let e = text.indexOf(' ', i + 20 + Math.floor(rng() * 181));
+    if (e === -1) e = text.length;
+    out.push(text.slice(i, e));
+    i = e + 1;
+  }
+  return out;
+}
+
+test('accuracy corpus: gated and full scan give identical findings', () => {
+  const c = pair();
+  const records = generateCorpus(20240601, 400).map((r) => r.text);
+  const found = assertSame(c, records);
+  assert.ok(found > 5000, `corpus too small to mean anything: ${found} findings`);
+  const rng = createRng(11);
+  assertSame(c, records.slice(0, 100).flatMap((r) => shortPieces(r, rng)));
+  assertSame(c, generateTraceText(5, 400_000, 0.15));
+});
+
+test('random strings over trigger characters: identical findings', () => {
+  const c = pair();
+  const rng = createRng(99);
+  const alphabets = [
+    '0123456789 -.:/()+',
+    '0123456789abcdefABCDEF:.:: ',
+    'abcdef0123456789:.[]% \n',
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ',
+    '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz bc1',
+    'ab.c@-_+\'0123456789 ',
+    'passwordtokenkey=:"\' 0123456789_-',
+    'the quick brown fox, ',
+  ];
+  const texts: string[] = [];
+  for (let k = 0; k < 6000; k++) {
+    const alphabet = alphabets[k % alphabets.length]!;
+    const len = 3 + Math.floor(rng() * 120);
+    let s = '';
+    for (let i = 0; i < len; i++) s += alphabet[Math.floor(rng() * alphabet.length)];
+    texts.push(s);
+  }
+  assertSame(c, texts);
+});
+
+test('IPv6 shapes around the colon count check: identical findings', () => {
+  const c = pair();
+  const rng = createRng(5);
+  const texts: string[] = [];
+  const groups = ['', '0', '1', 'ff', 'db8', '2001', 'fe80', 'abcd', '1.2.3.4', '192.168.0.1', '10.0.0', '1.2.3.4.5'];
+  for (let k = 0; k < 20000; k++) {
+    const n = 1 + Math.floor(rng() * 10);
+    const parts: string[] = [];
+    for (let i = 0; i < n; i++) parts.push(groups[Math.floor(rng() * groups.length)]!);
+    const addr = parts.join(':');
+    texts.push(`host ${addr} up`, `[${addr}]:443`, `${addr}.`, `at ${addr}:`);
+  }
+  for (const t of ['2001:db8::1', '::1', '::ffff:192.0.2.1', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:1.2.3.4', 'fe80::1:2:3:4:5:6:7', '12:30:45.123', '2024-01-01T12:30:45.123Z']) texts.push(t, `x ${t} y`);
+  assert.ok(assertSame(c, texts) > 10000, 'too few addresses found to compare');
+});
+
+test('adversarial and boundary strings: identical findings', () => {
+  const c = pair();
+  const units = ['1', '4111 ', '12-', '1.', '@', 'a.b@', 'ab:', ':', 'AKIAsk-ghp_xoxb-eyJ://', 'password=', '"token": "', 'DE89 ', '+1 ', '(0)', '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN', 'bc1q', '::'];
+  const texts: string[] = [];
+  for (const u of units) for (const n of [1, 2, 3, 7, 50, 400]) texts.push(u.repeat(n));
+  const values = ['4111 1111 1111 1111', '536-22-1457', '10.0.0.7', '+14155552671', 'ann@example.org', 'DE89 3704 0044 0532 0130 00', '2001:db8::7', '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2', 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', 'AKIAIOSFODNN7EXAMPLE', 'password: hunter2x'];
+  for (const v of values) for (const [a, b] of [['', ''], ['x', ''], ['', 'x'], ['😀', 'é'], ['words only ', ' and more'], ['no', '']]) texts.push(a + v + b);
+  for (const t of ['', 'a', 'ab', 'abc', 'no digits at all here', 'één 😀 日本', 'x'.repeat(5000)]) texts.push(t);
+  assertSame(c, texts);
+});
+
+test('type subsets and custom detectors keep the full-scan findings and their order', () => {
+  const options: ClassifierOptions[] = [
+    { types: ['EMAIL_ADDRESS', 'SECRET'] },
+    { types: ['IP_ADDRESS'] },
+    { types: ['CRYPTO', 'IBAN_CODE'] },
+    { customDetectors: [{ type: 'ORDER_ID', pattern: 'ORD-[0-9]{6}' }, { type: 'CODE_WORD', pattern: '[a-z]{4,8}', keywords: ['token'] }] },
+  ];
+  const records = generateCorpus(7, 120).map((r) => r.text);
+  for (const o of options) {
+    const c = pair(o);
+    assertSame(c, records);
+    assertSame(c, ['ORD-123456 and ORD-654321', 'the token word list', 'ann@example.org ORD-000001']);
+  }
+});
