@@ -49,6 +49,15 @@ export interface EncodedBatch {
   body: Buffer;
   contentType: string;
   sha256: string;
+  /** traceId of each record, in order, as decoded for the body ('' when not decodable). */
+  traceIds: string[];
+}
+
+/** traceId of a decoded trace, or '' when there is none. */
+export function traceIdOf(decoded: unknown): string {
+  if (decoded === null || typeof decoded !== 'object') return '';
+  const id = (decoded as { traceId?: unknown }).traceId;
+  return typeof id === 'string' ? id : '';
 }
 
 // Header names that may hold credentials: never persisted even if an upstream forgot to strip them.
@@ -91,7 +100,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-function jsonLine(r: SinkRecord, decoder: TraceDecoder | undefined): string {
+function jsonLine(r: SinkRecord, decoder: TraceDecoder | undefined, traceIds: string[]): string {
   const base = { offset: r.offset.toString(), timestamp: String(r.timestampMs), headers: r.headers };
   if (decoder !== undefined && r.schema !== undefined) {
     let trace: unknown;
@@ -100,8 +109,12 @@ function jsonLine(r: SinkRecord, decoder: TraceDecoder | undefined): string {
     } catch {
       trace = undefined;
     }
-    if (trace !== undefined) return JSON.stringify({ ...base, trace }, jsonReplacer);
+    if (trace !== undefined) {
+      traceIds.push(traceIdOf(trace));
+      return JSON.stringify({ ...base, trace }, jsonReplacer);
+    }
   }
+  traceIds.push('');
   // Not decodable here: keep the exact bytes so nothing is lost.
   return JSON.stringify({ ...base, payload: r.value.toString('base64') });
 }
@@ -120,7 +133,7 @@ export const OPAQUE_RECORD_SCHEMA = {
 
 let opaqueType: Type | undefined;
 
-async function avroContainer(records: readonly SinkRecord[], decoder: TraceDecoder | undefined): Promise<Buffer> {
+async function avroContainer(records: readonly SinkRecord[], decoder: TraceDecoder | undefined, traceIds: string[]): Promise<Buffer> {
   const fingerprint = records[0]?.schema;
   const writer = fingerprint !== undefined ? decoder?.writerType(fingerprint) : undefined;
   let type: Type;
@@ -129,10 +142,12 @@ async function avroContainer(records: readonly SinkRecord[], decoder: TraceDecod
     type = writer;
     // Batches hold one writer schema, so every payload decodes with it.
     values = records.map((r) => writer.fromBuffer(r.value));
+    for (const v of values) traceIds.push(traceIdOf(v));
   } else {
     opaqueType ??= avro.Type.forSchema(OPAQUE_RECORD_SCHEMA as unknown as avro.Schema);
     type = opaqueType;
     values = records.map((r) => ({ offset: Number(r.offset), timestampMs: r.timestampMs, payload: r.value }));
+    for (let i = 0; i < records.length; i++) traceIds.push('');
   }
   const encoder = new avro.streams.BlockEncoder(type, { codec: 'deflate' });
   const chunks: Buffer[] = [];
@@ -150,14 +165,15 @@ async function avroContainer(records: readonly SinkRecord[], decoder: TraceDecod
 export async function encodeBatch(records: readonly SinkRecord[], format: SinkFormat, decoder?: TraceDecoder): Promise<EncodedBatch> {
   let body: Buffer;
   let contentType: string;
+  const traceIds: string[] = [];
   if (format === 'avro') {
-    body = await avroContainer(records, decoder);
+    body = await avroContainer(records, decoder, traceIds);
     contentType = 'application/avro';
   } else {
     body = await gzipLines((function* () {
-      for (const r of records) yield jsonLine(r, decoder);
+      for (const r of records) yield jsonLine(r, decoder, traceIds);
     })());
     contentType = 'application/gzip';
   }
-  return { body, contentType, sha256: createHash('sha256').update(body).digest('hex') };
+  return { body, contentType, sha256: createHash('sha256').update(body).digest('hex'), traceIds };
 }

@@ -6,9 +6,17 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../shared/avro/types.js';
 import type { GuardVerdict } from './bucket-location-guard.js';
 
-/** Where guard events go; main.ts wires it to the audit topic. */
+/** One audit event and the Kafka headers that go with it. */
+export interface AuditMessage {
+  event: AuditEvent;
+  details: Readonly<Record<string, string>>;
+}
+
+/** Where the sink's audit events go (guard blocks, STORED); sink-app wires it to the audit topic. */
 export interface GuardAuditSink {
   emit(event: AuditEvent, details: Readonly<Record<string, string>>): Promise<void>;
+  /** Produces every event; resolves only when the broker acknowledged all of them (acks=all). */
+  emitAll(messages: readonly AuditMessage[]): Promise<void>;
 }
 
 export const SINK_SUBJECT_PREFIX = 'tracefence-sink';

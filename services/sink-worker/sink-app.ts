@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
 import { getRegion, loadPolicy } from '../policy/load-policy.js';
 import { createCodec } from '../shared/avro/codec.js';
+import type { AuditEvent } from '../shared/avro/types.js';
 import { ValidationError, describeError } from '../shared/errors.js';
 import { createKafka } from '../shared/kafka/kafka-client.js';
 import type { Logger } from '../shared/logger.js';
@@ -19,6 +20,9 @@ import { createSinkMetrics } from './sink-metrics.js';
 import { createSinkWorker, SCHEMA_HEADER_NAME, type SinkWorker } from './sink-worker.js';
 import { createTraceDecoder } from './trace-decoder.js';
 
+/** Bytes of audit events per produce request (the broker's default message limit is 1 MiB). */
+const AUDIT_SEND_BYTES = 512 * 1024;
+
 export interface SinkApp {
   worker: SinkWorker;
   registry: Registry;
@@ -31,7 +35,13 @@ export interface SinkApp {
 }
 
 /** Builds every dependency of one sink from its validated config; opens nothing until start(). */
-export async function buildSinkApp(config: Readonly<SinkConfig>, logger: Logger, hooks: { onFatal?: (err: unknown) => void } = {}): Promise<SinkApp> {
+export interface SinkAppHooks {
+  onFatal?: (err: unknown) => void;
+  /** Wraps the audit producer (tests inject produce failures here). */
+  wrapAudit?: (audit: GuardAuditSink) => GuardAuditSink;
+}
+
+export async function buildSinkApp(config: Readonly<SinkConfig>, logger: Logger, hooks: SinkAppHooks = {}): Promise<SinkApp> {
   const closables: Closable[] = [];
   const policy = await loadPolicy(config.policyFile);
   const region = getRegion(policy, config.region);
@@ -86,15 +96,37 @@ export async function buildSinkApp(config: Readonly<SinkConfig>, logger: Logger,
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.kafkaClientId }, log);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   const auditCodec = createCodec('audit-event');
-  const audit: GuardAuditSink = {
+  const toMessage = (event: AuditEvent, details: Readonly<Record<string, string>>) => {
+    const encoded = auditCodec.encode(event);
+    return { key: region.name, value: encoded.payload, headers: { [SCHEMA_HEADER_NAME]: encoded.fingerprint, ...details } };
+  };
+  const producerAudit: GuardAuditSink = {
     async emit(event, details) {
-      const encoded = auditCodec.encode(event);
-      await producer.send({
-        topic: config.auditTopic,
-        messages: [{ key: region.name, value: encoded.payload, headers: { [SCHEMA_HEADER_NAME]: encoded.fingerprint, ...details } }],
-      });
+      await producer.send({ topic: config.auditTopic, acks: -1, messages: [toMessage(event, details)] });
+    },
+    async emitAll(items) {
+      // Keyed by region: one partition, so one request holds one record batch; keep it well under
+      // the broker's message size limit.
+      let chunk: Array<ReturnType<typeof toMessage>> = [];
+      let bytes = 0;
+      const send = async () => {
+        if (chunk.length === 0) return;
+        await producer.send({ topic: config.auditTopic, acks: -1, messages: chunk });
+        chunk = [];
+        bytes = 0;
+      };
+      for (const { event, details } of items) {
+        const m = toMessage(event, details);
+        const size = m.value.length + 256;
+        if (bytes + size > AUDIT_SEND_BYTES) await send();
+        chunk.push(m);
+        bytes += size;
+      }
+      await send();
     },
   };
+
+  const audit = hooks.wrapAudit?.(producerAudit) ?? producerAudit;
 
   const registry = createMetricsRegistry('sink-worker');
   const worker = createSinkWorker({

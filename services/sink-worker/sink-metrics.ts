@@ -13,6 +13,8 @@ export interface SinkMetrics {
   bufferedBytes: Gauge<'region'>;
   lag: Gauge<'region' | 'topic' | 'partition'>;
   droppedHeaders: Counter<'region'>;
+  storedEvents: Counter<'region' | 'bucket'>;
+  auditFailures: Counter<'region' | 'bucket'>;
 }
 
 export function createSinkMetrics(registry: Registry): SinkMetrics {
@@ -50,5 +52,17 @@ export function createSinkMetrics(registry: Registry): SinkMetrics {
     bufferedBytes: new Gauge({ name: 'tracefence_sink_buffered_bytes', help: 'Record bytes held in open batches', labelNames: ['region'], registers }),
     lag: new Gauge({ name: 'tracefence_sink_lag', help: 'Records between the high watermark and this sink\'s committed offset', labelNames: ['region', 'topic', 'partition'], registers }),
     droppedHeaders: new Counter({ name: 'tracefence_sink_dropped_secret_headers_total', help: 'Credential-like headers removed before storage', labelNames: ['region'], registers }),
+    storedEvents: new Counter({
+      name: 'tracefence_sink_stored_events_total',
+      help: 'STORED audit events acknowledged by the broker (replays emit their records again, with the same event ids)',
+      labelNames: ['region', 'bucket'],
+      registers,
+    }),
+    auditFailures: new Counter({
+      name: 'tracefence_sink_audit_failures_total',
+      help: 'Batches whose STORED audit events could not be produced (offsets not committed; the batch is retried)',
+      labelNames: ['region', 'bucket'],
+      registers,
+    }),
   };
 }

@@ -6,19 +6,25 @@
  * Exactly once rests on three rules: an object's key is fixed by its first record (tenant, date,
  * topic, partition, first offset); an upload never replaces an object; and a batch that meets an
  * existing object skips to that object's last offset instead of writing the records again.
+ *
+ * Evidence: after an object is written, and before its offsets are committed, every record in it
+ * gets a STORED audit event (broker-acknowledged) with an id derived from (record, bucket, key).
+ * If producing fails nothing is committed; the retry meets the object and emits the same events
+ * again, for the records the existing object holds (read again from Kafka, through its last offset).
  */
 import type { Admin, Consumer, EachMessagePayload, Kafka, KafkaMessage } from '../shared/kafka/kafka-client.js';
 import { createReadCommittedConsumer, fetchHighWatermarks } from '../shared/kafka/kafka-client.js';
 import { TracefenceError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { BucketPolicy, RegionPolicy } from '../policy/policy-types.js';
-import { encodeBatch, keptHeaders, isSecretHeader, type SinkRecord, type TraceDecoder } from './batch-encoder.js';
+import { encodeBatch, keptHeaders, isSecretHeader, traceIdOf, type SinkRecord, type TraceDecoder } from './batch-encoder.js';
 import { createBucketLocationGuard, type BucketInspector, type BucketLocationGuard, type GuardVerdict } from './bucket-location-guard.js';
 import { guardBlockedEvent, type GuardAuditSink } from './guard-audit.js';
 import { objectKey, keyTenant, type SinkFormat } from './object-key.js';
 import { isRetriableStorageError, type ObjectStore } from './object-store.js';
 import { retryWithinBudget } from './retry-within-budget.js';
 import type { SinkMetrics } from './sink-metrics.js';
+import { storedEvent, storedFact, verifiedLocation, type StoredFact } from './stored-audit.js';
 
 /** Header the policy worker sets on every region record: the verified tenant. */
 export const TENANT_HEADER = 'tf-tenant';
@@ -109,6 +115,11 @@ interface PartitionState {
   skipUntil: bigint | undefined;
   /** Highest offset seen in this generation; a lower one means Kafka is replaying. */
   lastSeen: bigint | undefined;
+  /**
+   * An existing object met at the batch's key: its STORED events are emitted again (same ids)
+   * once every record through its last offset was read, and only then is the offset committed.
+   */
+  replay: Replay | undefined;
   /** Paused by this partition's own trouble (memory cap, failed upload), not by the guard. */
   paused: boolean;
   retryAtMs: number;
@@ -117,7 +128,14 @@ interface PartitionState {
   tickQueued: boolean;
 }
 
-type UploadResult = { kind: 'created'; key: string } | { kind: 'exists'; key: string; lastOffset: bigint | undefined };
+interface Replay {
+  key: string;
+  /** tf-last-offset of the existing object: it holds every record of the partition from the batch's first offset through this one. */
+  lastOffset: bigint;
+  facts: StoredFact[];
+}
+
+type UploadResult = { kind: 'created'; key: string; traceIds: readonly string[] } | { kind: 'exists'; key: string; lastOffset: bigint | undefined };
 
 function recordSize(r: SinkRecord): number {
   let n = r.value.length + 64;
@@ -183,7 +201,7 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
   function state(partition: number): PartitionState {
     let st = partitions.get(partition);
     if (st === undefined) {
-      st = { partition, open: undefined, sealed: [], skipUntil: undefined, lastSeen: undefined, paused: false, retryAtMs: 0, failures: 0, tail: Promise.resolve(), tickQueued: false };
+      st = { partition, open: undefined, sealed: [], skipUntil: undefined, lastSeen: undefined, replay: undefined, paused: false, retryAtMs: 0, failures: 0, tail: Promise.resolve(), tickQueued: false };
       partitions.set(partition, st);
     }
     return st;
@@ -208,6 +226,7 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
     st.sealed = [];
     st.skipUntil = undefined;
     st.lastSeen = undefined;
+    st.replay = undefined;
     st.failures = 0;
     st.retryAtMs = 0;
   }
@@ -295,7 +314,7 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
       deps.metrics.bytes.inc(labels, encoded.body.length);
       deps.metrics.records.inc(labels, batch.records.length);
       log.debug({ partition: st.partition, key, records: batch.records.length, bytes: encoded.body.length }, 'object written');
-      return { kind: 'created', key };
+      return { kind: 'created', key, traceIds: encoded.traceIds };
     }
     deps.metrics.conflicts.inc(labels);
     const existing = await retryWithinBudget(() => deps.store.readMetadata(key), retry);
@@ -320,25 +339,99 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
     st.skipUntil = st.skipUntil === undefined || offset > st.skipUntil ? offset : st.skipUntil;
   }
 
-  /** Writes sealed batches in offset order; commits after each. Stops at the first refusal. */
+  /** Pauses the partition and schedules a retry with exponential backoff. */
+  function backOff(st: PartitionState, why: string): void {
+    st.failures += 1;
+    st.retryAtMs = now() + Math.min(60_000, 1_000 * 2 ** Math.min(st.failures, 6));
+    setPaused(st, true, why);
+  }
+
+  /** Facts of a record read again, for the STORED events of an object written before. */
+  function replayFact(st: PartitionState, r: SinkRecord): StoredFact {
+    let traceId = '';
+    if (deps.decoder !== undefined && r.schema !== undefined) {
+      try {
+        traceId = traceIdOf(deps.decoder.decode(r.value, r.schema));
+      } catch {
+        traceId = '';
+      }
+    }
+    return storedFact(r, o.topic, st.partition, traceId);
+  }
+
+  function replayReady(st: PartitionState): boolean {
+    return st.replay !== undefined && st.lastSeen !== undefined && st.lastSeen >= st.replay.lastOffset;
+  }
+
+  /**
+   * One STORED event per record of the object at `key`, produced to the audit topic and
+   * acknowledged by the broker. False (partition backed off, nothing committed) when producing failed.
+   */
+  async function emitStored(st: PartitionState, facts: readonly StoredFact[], key: string, verdict: GuardVerdict): Promise<boolean> {
+    if (facts.length === 0) return true;
+    const context = {
+      region: o.region.name,
+      backend: o.bucket.backend,
+      bucket: o.bucket.name,
+      objectKey: key,
+      bucketLocation: verifiedLocation(verdict),
+      sinkPolicyVersion: o.policyVersion,
+      occurredAtMs: now(),
+    };
+    try {
+      await deps.audit.emitAll(facts.map((f) => storedEvent(f, context)));
+      deps.metrics.storedEvents.inc(labels, facts.length);
+      return true;
+    } catch (err) {
+      deps.metrics.auditFailures.inc(labels);
+      log.error(
+        { partition: st.partition, key, events: facts.length, failures: st.failures + 1, err: describeError(err) },
+        'could not produce the STORED audit events; offsets not committed, the batch will be retried',
+      );
+      backOff(st, 'audit events not acknowledged');
+      return false;
+    }
+  }
+
+  /**
+   * Writes sealed batches in offset order. After each object: its STORED audit events (broker
+   * acknowledged), then the offset commit. Stops at the first refusal or failure.
+   */
   async function flush(st: PartitionState, heartbeat?: () => Promise<void>): Promise<void> {
-    while (st.sealed.length > 0) {
+    while (st.replay !== undefined || st.sealed.length > 0) {
       if (stopping) return;
       const verdict = await guard.verdict();
       if (!verdict.ok || stopping) return;
       if (now() < st.retryAtMs) return;
+      const myEpoch = epoch;
+      const replay = st.replay;
+      if (replay !== undefined) {
+        if (!replayReady(st)) {
+          // The rest of the existing object's records are still to be read (they are in Kafka);
+          // this partition holds nothing else, so it must not stay paused for memory.
+          if (st.paused) {
+            st.failures = 0;
+            setPaused(st, false, 'reading the records of an existing object');
+          }
+          return;
+        }
+        if (!(await emitStored(st, replay.facts, replay.key, verdict))) return;
+        if (myEpoch !== epoch || st.replay !== replay) return;
+        st.replay = undefined;
+        st.failures = 0;
+        await commit(st, replay.lastOffset + 1n);
+        await heartbeat?.().catch(() => undefined);
+        continue;
+      }
       const batch = st.sealed[0];
       if (batch === undefined) return;
-      const myEpoch = epoch;
       let result: UploadResult;
       try {
         result = await upload(st, batch, heartbeat);
       } catch (err) {
-        st.failures += 1;
-        st.retryAtMs = now() + Math.min(60_000, 1_000 * 2 ** Math.min(st.failures, 6));
         deps.metrics.uploadFailures.inc(labels);
-        log.error({ partition: st.partition, failures: st.failures, err: describeError(err) }, 'upload failed after its retry budget; partition paused, will retry');
-        setPaused(st, true, 'upload failed');
+        log.error({ partition: st.partition, failures: st.failures + 1, err: describeError(err) }, 'upload failed after its retry budget; partition paused, will retry');
+        backOff(st, 'upload failed');
         return;
       }
       // A rebalance reset this partition meanwhile: its records will be replayed and meet this object.
@@ -346,6 +439,11 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
       const last = batch.records.at(-1);
       if (last === undefined) return;
       if (result.kind === 'created') {
+        const { key, traceIds } = result;
+        const facts = batch.records.map((r, i) => storedFact(r, o.topic, st.partition, traceIds[i] ?? ''));
+        // Not acknowledged: keep the batch; its retry meets this object and emits the same events.
+        if (!(await emitStored(st, facts, key, verdict))) return;
+        if (myEpoch !== epoch || st.sealed[0] !== batch) return;
         st.sealed.shift();
         release(batch);
         st.failures = 0;
@@ -363,9 +461,16 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
         setPaused(st, true, 'foreign object at key');
         return;
       }
-      log.info({ partition: st.partition, key: result.key, lastOffset: result.lastOffset.toString() }, 'object already written; skipping ahead');
-      trimThrough(st, result.lastOffset);
-      await commit(st, result.lastOffset + 1n);
+      log.info({ partition: st.partition, key: result.key, lastOffset: result.lastOffset.toString() }, 'object already written; emitting its STORED events again and skipping ahead');
+      // The object holds every record read from `first` through its tf-last-offset (batches are
+      // runs of consecutive records): those buffered now, and those still to come, skipped on arrival.
+      const lastOffset = result.lastOffset;
+      const facts: StoredFact[] = [];
+      for (const b of [...st.sealed, ...(st.open === undefined ? [] : [st.open])]) {
+        for (const r of b.records) if (r.offset <= lastOffset) facts.push(replayFact(st, r));
+      }
+      trimThrough(st, lastOffset);
+      st.replay = { key: result.key, lastOffset, facts };
     }
     if (st.paused && bufferedBytes <= o.memoryCapBytes) {
       st.failures = 0;
@@ -373,10 +478,12 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
     }
   }
 
-  function toRecord(message: KafkaMessage): SinkRecord {
+  function toRecord(message: KafkaMessage, countDropped = true): SinkRecord {
     const headers = keptHeaders(message.headers);
-    const dropped = Object.keys(message.headers ?? {}).filter((k) => isSecretHeader(k, headerString(message.headers, k))).length;
-    if (dropped > 0) deps.metrics.droppedHeaders.inc({ region: o.region.name }, dropped);
+    if (countDropped) {
+      const dropped = Object.keys(message.headers ?? {}).filter((k) => isSecretHeader(k, headerString(message.headers, k))).length;
+      if (dropped > 0) deps.metrics.droppedHeaders.inc({ region: o.region.name }, dropped);
+    }
     const tenant = headerString(message.headers, TENANT_HEADER);
     return {
       offset: BigInt(message.offset),
@@ -398,7 +505,15 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
         resetPartition(st);
       }
       st.lastSeen = offset;
-      if (st.skipUntil !== undefined && offset <= st.skipUntil) return;
+      if (st.skipUntil !== undefined && offset <= st.skipUntil) {
+        // Already in an object; while that object's events wait, this record is one of them.
+        const replay = st.replay;
+        if (replay !== undefined && offset <= replay.lastOffset) {
+          replay.facts.push(replayFact(st, toRecord(p.message, false)));
+          if (replayReady(st)) await flush(st, p.heartbeat);
+        }
+        return;
+      }
       const rec = toRecord(p.message);
       if (st.open !== undefined && (st.open.tenant !== rec.tenant || st.open.schema !== rec.schema)) seal(st);
       st.open ??= { records: [], bytes: 0, startedAtMs: now(), tenant: rec.tenant, schema: rec.schema };
@@ -408,7 +523,7 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
       bufferedBytes += size;
       deps.metrics.bufferedBytes.set({ region: o.region.name }, bufferedBytes);
       if (st.open.records.length >= o.maxRecords || st.open.bytes >= o.maxBatchBytes) seal(st);
-      if (st.sealed.length > 0) await flush(st, p.heartbeat);
+      if (st.sealed.length > 0 || replayReady(st)) await flush(st, p.heartbeat);
       if (bufferedBytes > o.memoryCapBytes && st.sealed.length + (st.open === undefined ? 0 : 1) > 0) setPaused(st, true, 'memory cap');
     });
   }
@@ -418,7 +533,7 @@ export function createSinkWorker(deps: SinkWorkerDeps): SinkWorker {
     if (stopping || !running) return;
     const t = now();
     for (const st of partitions.values()) {
-      const due = (st.open !== undefined && t - st.open.startedAtMs >= o.maxBatchAgeMs) || (st.sealed.length > 0 && t >= st.retryAtMs);
+      const due = (st.open !== undefined && t - st.open.startedAtMs >= o.maxBatchAgeMs) || ((st.sealed.length > 0 || replayReady(st)) && t >= st.retryAtMs);
       if (!due || st.tickQueued) continue;
       st.tickQueued = true;
       void schedule(st, async () => {
