@@ -2,20 +2,28 @@
  * Throughput of the classifier on one core with the full default detector set, with the npm
  * package redact-pii (SyncRedactor, default config) measured in the same run as the reference.
  *
- *   npm run bench:scan [-- --mb 8 --ref-mb 0.5 --seed 7 --rounds 5]
+ *   npm run bench:scan [-- --mb 8 --ref-mb 0.5 --seed 7 --rounds 5 --full-scan]
+ *
+ * --full-scan measures the ungated path (every detector on every text, the reference of the
+ * equivalence test), to compare with the default in back-to-back runs.
  *
  * Two mixes of generated trace-like text (bench/corpus/trace-generator.ts): "typical" (15% of the
  * pieces carry sensitive values: prose, code, tool calls, logs) and "dense" (every piece may).
  * MB/s = 10^6 UTF-8 bytes per CPU second of this (single-threaded) process, median of the rounds;
  * CPU time rather than wall time keeps the figure meaningful on a busy machine.
  *
+ * Two more mixes of short strings (20-200 characters), as the policy worker scans message parts and
+ * JSON values one by one: "short" (typical trace text cut at spaces) and "words" (the words of that
+ * text without digits or punctuation-heavy tokens: strings where most detectors have no trigger).
+ *
  * Both sides do the same work: detect and redact (tracefence scanText + maskText with the redact
  * profile; redact-pii's redact() returns the redacted text). The summary figures and the ratio use
  * that detect + redact figure, on the same records for both libraries. scanText alone is shown too.
  */
 import { parseArgs } from 'node:util';
-import { BUILTIN_PROFILES, createClassifier, createMasker } from '../services/classifier/index.js';
-import { generateTraceText } from './corpus/trace-generator.js';
+import { createClassifierWith } from '../services/classifier/create-classifier.js';
+import { BUILTIN_PROFILES, createMasker } from '../services/classifier/index.js';
+import { createRng, generateTraceText } from './corpus/trace-generator.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +31,7 @@ const { values } = parseArgs({
     'ref-mb': { type: 'string', default: '0.5' },
     seed: { type: 'string', default: '7' },
     rounds: { type: 'string', default: '5' },
+    'full-scan': { type: 'boolean', default: false },
   },
 });
 const mb = Number(values.mb);
@@ -30,7 +39,7 @@ const refMb = Number(values['ref-mb']);
 const rounds = Number(values.rounds);
 const seed = Number(values.seed);
 
-const classifier = createClassifier();
+const classifier = createClassifierWith({}, { gating: !values['full-scan'] });
 const masker = createMasker(BUILTIN_PROFILES.redact, { classifier });
 type Redact = (text: string) => string;
 let reference: Redact | undefined;
@@ -72,12 +81,54 @@ function prefix(records: readonly string[], limitMb: number): string[] {
   return out;
 }
 
+/** Typical trace text cut at spaces into strings of 20-200 characters. */
+function shortStrings(seed: number, chars: number): string[] {
+  const rng = createRng(seed);
+  const out: string[] = [];
+  for (const r of generateTraceText(seed, chars, 0.15)) {
+    let i = 0;
+    while (i < r.length) {
+      let e = r.indexOf(' ', i + 20 + Math.floor(rng() * 181));
+      if (e === -1) e = r.length;
+      out.push(r.slice(i, e));
+      i = e + 1;
+    }
+  }
+  return out;
+}
+
+/** Strings of 20-200 characters made of the plain words (letters and light punctuation) of trace text. */
+function wordStrings(seed: number, chars: number): string[] {
+  const rng = createRng(seed);
+  const words = generateTraceText(seed, 1e6, 0.15)
+    .join(' ')
+    .split(/\s+/)
+    .filter((w) => /^[A-Za-z][A-Za-z,.'()!?-]*$/.test(w));
+  const out: string[] = [];
+  let total = 0;
+  while (total < chars) {
+    const len = 20 + Math.floor(rng() * 181);
+    let s = words[Math.floor(rng() * words.length)]!;
+    while (s.length < len) s += ` ${words[Math.floor(rng() * words.length)]!}`;
+    out.push(s);
+    total += s.length;
+  }
+  return out;
+}
+
 console.log(`node ${process.version}, ${process.arch}; median of ${rounds} rounds, MB/s per CPU second`);
 const summary: string[] = [];
-for (const [mix, rate] of [['typical', 0.15], ['dense', 1]] as const) {
-  const records = generateTraceText(seed, mb * 1e6, rate);
+const mixes: Array<[string, () => string[]]> = [
+  ['typical', () => generateTraceText(seed, mb * 1e6, 0.15)],
+  ['dense', () => generateTraceText(seed, mb * 1e6, 1)],
+  ['short', () => shortStrings(seed, (mb / 4) * 1e6)],
+  ['words', () => wordStrings(seed, (mb / 4) * 1e6)],
+];
+for (const [mix, make] of mixes) {
+  const records = make();
   const bytes = records.reduce((s, r) => s + Buffer.byteLength(r), 0);
-  console.log(`${mix}: ${(bytes / 1e6).toFixed(1)} MB in ${records.length} records of ~4 KB`);
+  const avg = Math.round(bytes / records.length);
+  console.log(`${mix}: ${(bytes / 1e6).toFixed(1)} MB in ${records.length} records of ~${avg < 1000 ? `${avg} B` : `${Math.round(avg / 1000)} KB`}`);
   const redactText = (t: string): number => masker.maskText(t, classifier.scanText(t)).length;
   measure('tracefence scanText', records, (t) => classifier.scanText(t).length, rounds);
   const full = measure('tracefence scanText + maskText (redact)', records, redactText, rounds);
