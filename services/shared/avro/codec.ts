@@ -58,12 +58,29 @@ function malformedReason(err: unknown): string {
 }
 
 /** avsc builds records from generated classes; callers get plain objects (deepStrictEqual, structuredClone). */
-function toPlain(value: unknown): unknown {
+function toPlain(value: unknown, seen: { replacementChar: boolean }): unknown {
+  if (typeof value === 'string') {
+    if (!seen.replacementChar && value.includes('\uFFFD')) seen.replacementChar = true;
+    return value;
+  }
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
-  if (Array.isArray(value)) return value.map(toPlain);
+  if (Array.isArray(value)) return value.map((v) => toPlain(v, seen));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = toPlain(v);
+  for (const [k, v] of Object.entries(value)) out[k] = toPlain(v, seen);
   return out;
+}
+
+/**
+ * avsc decodes invalid UTF-8 as U+FFFD, silently storing something the agent never sent.
+ * Valid UTF-8 survives a decode/encode round trip byte for byte; replaced bytes do not.
+ * Checked only when a U+FFFD was seen, so the common case costs nothing.
+ */
+function hasInvalidUtf8(writer: Type, payload: Buffer): boolean {
+  try {
+    return !writer.toBuffer(writer.fromBuffer(payload)).equals(payload);
+  } catch {
+    return true;
+  }
 }
 
 /** Paths (never values: they may be unmasked) of the fields that do not match the schema. */
@@ -161,7 +178,12 @@ export function createCodec<K extends RecordKind>(kind: K, options: CodecOptions
           { cause: err },
         );
       }
-      return toPlain(value) as RecordKinds[K];
+      const seen = { replacementChar: false };
+      const plain = toPlain(value, seen);
+      if (seen.replacementChar && hasInvalidUtf8(writer.type, payload)) {
+        throw new TracefenceError('RECORD_MALFORMED', `${kind} record could not be decoded with writer schema v${writer.version}: a string is not valid UTF-8`);
+      }
+      return plain as RecordKinds[K];
     },
 
     knows(fp) {
