@@ -24,6 +24,12 @@ export interface DataScan {
   objects: number;
   records: number;
   problems: DataObjectProblem[];
+  /** backend://bucket of every bucket that was listed. */
+  buckets: Set<string>;
+  /** backend://bucket/key of every object found and fetched. */
+  present: Set<string>;
+  /** Of those, the ones whose record ids were read (gzip JSON Lines that decoded). */
+  idsRead: Set<string>;
 }
 
 const DATA_KEY = /(?:^|\/)tenant=([A-Za-z0-9._-]+)\/date=(\d{4}-\d{2}-\d{2})\/[^/]+\/\d+\/\d{20}\.(jsonl\.gz|avro)$/;
@@ -43,6 +49,11 @@ export interface ScanOptions {
   keyPrefix?: string;
   /** Called with the number of objects to read, then after each. */
   progress?: (done: number, total: number) => void;
+  /**
+   * backend://bucket -> keys to read as well, whatever their tenant or date (the objects STORED
+   * events name). A key that does not exist is simply not in `present`.
+   */
+  alsoKeys?: ReadonlyMap<string, Iterable<string>>;
 }
 
 function recordIds(body: Buffer): string[] {
@@ -60,16 +71,25 @@ function recordIds(body: Buffer): string[] {
 export async function scanDataObjects(buckets: readonly DataBucket[], o: ScanOptions = {}): Promise<DataScan> {
   const prefix = o.keyPrefix === undefined || o.keyPrefix === '' ? '' : o.keyPrefix.endsWith('/') ? o.keyPrefix : `${o.keyPrefix}/`;
   const work: Array<{ b: DataBucket; key: string }> = [];
+  const scan: DataScan = { locations: new Map(), objects: 0, records: 0, problems: [], buckets: new Set(), present: new Set(), idsRead: new Set() };
   for (const b of buckets) {
+    const name = `${b.access.backend}://${b.access.bucket}`;
+    scan.buckets.add(name);
+    const listed = new Set<string>();
     for await (const obj of b.access.list(o.tenant === undefined ? prefix : `${prefix}tenant=${o.tenant}/`)) {
       const m = DATA_KEY.exec(obj.key);
       if (m === null || obj.key.startsWith('audit/')) continue;
       const date = m[2] ?? '';
       if ((o.fromDate !== undefined && date < o.fromDate) || (o.toDate !== undefined && date > o.toDate)) continue;
       work.push({ b, key: obj.key });
+      listed.add(obj.key);
+    }
+    for (const key of o.alsoKeys?.get(name) ?? []) {
+      if (listed.has(key) || !DATA_KEY.test(key)) continue;
+      work.push({ b, key });
+      listed.add(key);
     }
   }
-  const scan: DataScan = { locations: new Map(), objects: 0, records: 0, problems: [] };
   o.progress?.(0, work.length);
   for (const [i, { b, key }] of work.entries()) {
     const ref: DataObjectRef = { region: b.region, bucket: `${b.access.backend}://${b.access.bucket}`, key };
@@ -77,6 +97,7 @@ export async function scanDataObjects(buckets: readonly DataBucket[], o: ScanOpt
     o.progress?.(i + 1, work.length);
     if (got === undefined) continue;
     scan.objects += 1;
+    scan.present.add(`${ref.bucket}/${key}`);
     if (key.endsWith('.avro')) {
       scan.problems.push({ ...ref, problem: 'Avro data objects are not read by this command (record ids unknown)' });
       continue;
@@ -88,6 +109,7 @@ export async function scanDataObjects(buckets: readonly DataBucket[], o: ScanOpt
       scan.problems.push({ ...ref, problem: 'object cannot be read as gzip JSON Lines' });
       continue;
     }
+    scan.idsRead.add(`${ref.bucket}/${key}`);
     const recorded = got.metadata['tf-record-count'];
     if (recorded !== undefined && Number(recorded) !== ids.length) {
       scan.problems.push({ ...ref, problem: `holds ${ids.length} records; ${recorded} were written` });

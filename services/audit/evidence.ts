@@ -27,10 +27,15 @@ export interface StoryStep {
 export interface StorageEvidence {
   bucket: string;
   objectKey: string;
-  /** Location as verified: by the sink at write time (a STORED event) or read from the store now. */
+  /**
+   * Location as verified: by the sink at write time (a STORED event) or read from the store now.
+   * For a bucket with replicas, every distinct location, comma-separated (as the sink writes it).
+   */
   bucketLocation: string;
   locationSource: 'sink-at-write' | 'store-at-lookup';
-  /** Whether that location is in the region's allow-list (undefined when unknown). */
+  /** Each of those locations on its own, checked against the region's allow-list. */
+  locations: Array<{ location: string; allowed: boolean | undefined }>;
+  /** Whether every location is in the region's allow-list (undefined when unknown). */
   locationAllowed: boolean | undefined;
 }
 
@@ -53,8 +58,12 @@ export interface RecordEvidence {
 }
 
 export interface LocationCheck {
+  /** What to show: the distinct locations comma-separated, or why they could not be read. */
   location: string;
+  /** The store's verdict (the sink's location guard over what the bucket reports now). */
   allowed: boolean;
+  /** The distinct locations reported (bucket and replicas); empty when unreadable. */
+  locations?: readonly string[];
 }
 
 export interface EvidenceInputs {
@@ -63,8 +72,50 @@ export interface EvidenceInputs {
   locations: ReadonlyMap<string, readonly DataObjectRef[]>;
   /** backend://bucket -> its location as the store reports it now. */
   bucketLocations: ReadonlyMap<string, LocationCheck>;
-  /** Whether a location reported at write time is in the region's allow-list (undefined: cannot tell). */
+  /** Whether one location is in the region's allow-list (undefined: cannot tell). */
   isAllowed?: (region: string, bucket: string, location: string) => boolean | undefined;
+}
+
+/** The locations in a bucketLocation value: `eu-central-1` or `eu-central-1, eu-west-1`. */
+export function splitLocations(value: string): string[] {
+  return value
+    .split(',')
+    .map((l) => l.trim())
+    .filter((l, i, all) => l !== '' && all.indexOf(l) === i);
+}
+
+/** isAllowed for a policy: the location is in the region's S3 or GCS allow-list (case-insensitive). */
+export function allowListCheck(regions: Readonly<Record<string, { allowedLocations: { s3: readonly string[]; gcs: readonly string[] } }>>): NonNullable<EvidenceInputs['isAllowed']> {
+  return (regionName, bucket, location) => {
+    const region = regions[regionName];
+    if (region === undefined) return undefined;
+    const allowed = bucket.startsWith('s3://') ? region.allowedLocations.s3 : bucket.startsWith('gcs://') ? region.allowedLocations.gcs : undefined;
+    if (allowed === undefined) return undefined;
+    return allowed.some((a) => a.toLowerCase() === location.toLowerCase());
+  };
+}
+
+/** Every listed location checked on its own; allowed only when all are (false as soon as one is not). */
+function checkLocations(list: readonly string[], region: string | null, bucket: string, isAllowed: EvidenceInputs['isAllowed']): Pick<StorageEvidence, 'locations' | 'locationAllowed'> {
+  const locations = list.map((location) => ({ location, allowed: region === null || isAllowed === undefined ? undefined : isAllowed(region, bucket, location) }));
+  if (locations.length === 0) return { locations, locationAllowed: undefined };
+  if (locations.some((l) => l.allowed === false)) return { locations, locationAllowed: false };
+  return { locations, locationAllowed: locations.every((l) => l.allowed === true) ? true : undefined };
+}
+
+/** One line for people: the locations, where they were read, and the policy's verdict. */
+export function describeLocation(s: StorageEvidence): string {
+  const source = s.locationSource === 'sink-at-write' ? 'verified by the sink at write time' : 'reported by the store at lookup';
+  const refused = s.locations.filter((l) => l.allowed === false).map((l) => l.location);
+  const verdict =
+    s.locationAllowed === undefined
+      ? ''
+      : s.locationAllowed
+        ? ', allowed by policy'
+        : refused.length > 0 && refused.length < s.locations.length
+          ? `, NOT ALLOWED by policy: ${refused.join(', ')}`
+          : ', NOT ALLOWED by policy';
+  return `${s.bucketLocation} (${source}${verdict})`;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -86,17 +137,27 @@ export function buildEvidence(inputs: EvidenceInputs): RecordEvidence[] {
     const final = list.findLast((e) => ['APPROVED', 'REJECTED', 'EXPIRED'].includes(e.event.decision))?.event;
     const storedEvents = list.filter((e) => e.event.decision === 'STORED' && e.event.objectKey !== null);
     const region = approved?.region ?? (policy?.decision === 'ROUTED' ? policy.region : null);
-    const storage: StorageEvidence[] = storedEvents.map((s) => ({
-      bucket: s.event.bucket ?? '',
-      objectKey: s.event.objectKey ?? '',
-      bucketLocation: s.event.bucketLocation ?? 'unknown',
-      locationSource: 'sink-at-write',
-      locationAllowed: s.event.region === null || s.event.bucketLocation === null ? undefined : inputs.isAllowed?.(s.event.region, s.event.bucket ?? '', s.event.bucketLocation),
-    }));
+    const storage: StorageEvidence[] = [];
+    const has = (bucket: string, key: string) => storage.some((s) => s.bucket === bucket && s.objectKey === key);
+    for (const s of storedEvents) {
+      const bucket = s.event.bucket ?? '';
+      const objectKey = s.event.objectKey ?? '';
+      if (has(bucket, objectKey)) continue;
+      storage.push({
+        bucket,
+        objectKey,
+        bucketLocation: s.event.bucketLocation ?? 'unknown',
+        locationSource: 'sink-at-write',
+        ...checkLocations(s.event.bucketLocation === null ? [] : splitLocations(s.event.bucketLocation), s.event.region, bucket, inputs.isAllowed),
+      });
+    }
+    // Objects no STORED event names (written before sinks emitted them, or not chained yet).
     for (const ref of inputs.locations.get(recordId) ?? []) {
-      if (storage.some((s) => s.objectKey === ref.key)) continue;
+      if (has(ref.bucket, ref.key)) continue;
       const loc = inputs.bucketLocations.get(ref.bucket);
-      storage.push({ bucket: ref.bucket, objectKey: ref.key, bucketLocation: loc?.location ?? 'unknown', locationSource: 'store-at-lookup', locationAllowed: loc?.allowed });
+      const checked = checkLocations(loc?.locations ?? [], ref.region, ref.bucket, inputs.isAllowed);
+      // The store's verdict (the sink's guard on what it reports now) wins over the per-location check.
+      storage.push({ bucket: ref.bucket, objectKey: ref.key, bucketLocation: loc?.location ?? 'unknown', locationSource: 'store-at-lookup', locations: checked.locations, locationAllowed: loc?.allowed });
     }
     let status: RecordStatus = 'unknown';
     if (storage.length > 0) status = 'stored';

@@ -2,13 +2,18 @@
  * Reconciliation over a time window (invariant 4): every ingested record has exactly one policy
  * decision (ingested = routed + held + dead-lettered), and every record routed or approved is in
  * exactly one object of each active bucket of its region, and nowhere else.
+ *
+ * Where a record is stored comes from the sinks' STORED events (one per record and bucket, deduped
+ * by event id), and each claim is checked against the object it names: the object must still hold
+ * the record (a record cut out of an object after the event is `stored-event-mismatch` and
+ * `not-stored`). Records without a STORED event for a bucket are looked for in that bucket's objects.
  * Pure: the command reads the audit events and the data objects and hands them here.
  */
 import type { StoredAuditEvent } from './audit-reader.js';
 import { isPolicyDecision } from './audit-reader.js';
-import type { DataObjectProblem, DataObjectRef, DataScan } from './data-objects.js';
+import type { DataObjectProblem, DataScan } from './data-objects.js';
 
-export type ViolationKind = 'audit-altered' | 'decided-twice' | 'not-stored' | 'stored-twice' | 'wrong-region' | 'object-damaged';
+export type ViolationKind = 'audit-altered' | 'decided-twice' | 'not-stored' | 'stored-twice' | 'wrong-region' | 'object-damaged' | 'stored-event-mismatch';
 
 export interface Violation {
   kind: ViolationKind;
@@ -34,6 +39,10 @@ export interface ReconcileReport {
     expectedStored: number;
     /** Of those, found in their region's buckets. */
     stored: number;
+    /** Of the stored, those with a STORED event for every bucket, confirmed by the object. */
+    storedByEvents: number;
+    /** Of the stored, those found by reading the objects where no STORED event names them. */
+    storedFromObjectsOnly: number;
     /** Record lines in the data objects read. */
     recordsInObjects: number;
     objectsRead: number;
@@ -105,28 +114,66 @@ export function reconcile(events: readonly StoredAuditEvent[], data: DataScan, f
   for (const e of events) if (e.event.decision === 'APPROVED' || e.event.decision === 'REJECTED' || e.event.decision === 'EXPIRED') finished.add(e.event.recordId);
   const pendingHolds = [...heldIds].filter((id) => !finished.has(id)).length;
 
-  // Buckets that received anything are the ones a sink writes; each must hold the record once.
+  // STORED events (the sinks' own account of every record they wrote), one per event id, for
+  // any record: a record routed at the end of the window may be stored just after it.
+  const claims = storedClaims(events);
+  for (const [id, list] of claims) {
+    if (!expected.has(id)) continue;
+    for (const c of list) {
+      if (!c.verified && (c.occurredAtMs < fromMs || c.occurredAtMs >= toMs)) {
+        violations.push({ kind: 'audit-altered', recordId: c.recordId, detail: `audit entry ${c.entry} does not match its hash; run 'tracefence audit verify --region ${c.entry.split('#')[0] ?? ''}'` });
+      }
+    }
+  }
+
+  // The buckets a region's sinks write: those holding any object, and those named by STORED events.
+  // Each must hold every record of the region once.
   const activeBuckets = new Map<string, Set<string>>();
-  for (const refs of data.locations.values()) for (const r of refs) activeBuckets.set(r.region, (activeBuckets.get(r.region) ?? new Set()).add(r.bucket));
+  const activate = (region: string, bucket: string) => activeBuckets.set(region, (activeBuckets.get(region) ?? new Set()).add(bucket));
+  for (const refs of data.locations.values()) for (const r of refs) activate(r.region, r.bucket);
+  for (const [id, list] of claims) if (expected.has(id)) for (const c of list) activate(c.region, c.bucket);
 
   const missing: string[] = [];
   let stored = 0;
+  let storedByEvents = 0;
   for (const [id, region] of expected) {
     const refs = data.locations.get(id) ?? [];
-    const elsewhere = refs.filter((r) => r.region !== region);
-    if (elsewhere.length > 0) violations.push({ kind: 'wrong-region', recordId: id, detail: `decided for ${region}, found in ${describe(elsewhere)}` });
+    const recordClaims = claims.get(id) ?? [];
+    const elsewhere = [
+      ...refs.filter((r) => r.region !== region).map((r) => `${r.bucket}/${r.key}`),
+      ...recordClaims.filter((c) => c.region !== region).map((c) => `${c.bucket}/${c.objectKey} (STORED event ${c.entry})`),
+    ];
+    if (elsewhere.length > 0) violations.push({ kind: 'wrong-region', recordId: id, detail: `decided for ${region}, found in ${[...new Set(elsewhere)].join(', ')}` });
     const inRegion = refs.filter((r) => r.region === region);
     const buckets = activeBuckets.get(region) ?? new Set<string>();
-    const absentFrom = buckets.size === 0 ? [`(no object in any ${region} bucket)`] : [...buckets].filter((b) => !inRegion.some((r) => r.bucket === b));
+    const absentFrom: string[] = buckets.size === 0 ? [`(no object in any ${region} bucket)`] : [];
+    let everyBucketByEvent = buckets.size > 0;
+    for (const b of buckets) {
+      const found = inRegion.filter((r) => r.bucket === b);
+      const named = [...new Set(recordClaims.filter((c) => c.region === region && c.bucket === b).map((c) => c.objectKey))];
+      // What a STORED event claims is checked against the object: it must still hold the record.
+      const confirmed: string[] = [];
+      for (const key of named) {
+        const object = `${b}/${key}`;
+        if (found.some((r) => r.key === key)) confirmed.push(key);
+        else if (data.present.has(object) && !data.idsRead.has(object)) confirmed.push(key); // ids unreadable: reported as object-damaged
+        else {
+          const why = !data.buckets.has(b) ? 'a bucket that was not read (not in the policy)' : data.present.has(object) ? 'an object that does not hold it' : 'an object that does not exist';
+          violations.push({ kind: 'stored-event-mismatch', recordId: id, detail: `its STORED event names ${object}, ${why}` });
+        }
+      }
+      if (named.length === 0) everyBucketByEvent = false;
+      else if (confirmed.length === 0) everyBucketByEvent = false;
+      const copies = [...found.map((r) => r.key), ...confirmed.filter((k) => !found.some((r) => r.key === k))];
+      if (copies.length === 0) absentFrom.push(b);
+      if (copies.length > 1) violations.push({ kind: 'stored-twice', recordId: id, detail: `${copies.length} copies in ${copies.map((k) => `${b}/${k}`).join(', ')}` });
+    }
     if (absentFrom.length > 0) {
       missing.push(id);
       violations.push({ kind: 'not-stored', recordId: id, detail: `routed to ${region}, not in ${absentFrom.join(', ')}` });
     } else {
       stored += 1;
-    }
-    for (const b of buckets) {
-      const copies = inRegion.filter((r) => r.bucket === b);
-      if (copies.length > 1) violations.push({ kind: 'stored-twice', recordId: id, detail: `${copies.length} copies in ${describe(copies)}` });
+      if (everyBucketByEvent) storedByEvents += 1;
     }
   }
   for (const p of data.problems) violations.push({ kind: 'object-damaged', recordId: '', detail: problemText(p) });
@@ -151,6 +198,8 @@ export function reconcile(events: readonly StoredAuditEvent[], data: DataScan, f
       pendingHolds,
       expectedStored: expected.size,
       stored,
+      storedByEvents,
+      storedFromObjectsOnly: stored - storedByEvents,
       recordsInObjects: data.records,
       objectsRead: data.objects,
     },
@@ -162,8 +211,50 @@ export function reconcile(events: readonly StoredAuditEvent[], data: DataScan, f
   };
 }
 
-function describe(refs: readonly DataObjectRef[]): string {
-  return refs.map((r) => `${r.bucket}/${r.key}`).join(', ');
+/** What one STORED event claims: this record is in this object of this bucket. */
+interface StoredClaim {
+  recordId: string;
+  region: string;
+  bucket: string;
+  objectKey: string;
+  occurredAtMs: number;
+  verified: boolean;
+  /** chain#seq of the audit entry. */
+  entry: string;
+}
+
+/** record id -> its STORED claims, one per event id (a sink that retried emits the same ids again). */
+function storedClaims(events: readonly StoredAuditEvent[]): Map<string, StoredClaim[]> {
+  const seen = new Set<string>();
+  const out = new Map<string, StoredClaim[]>();
+  for (const e of events) {
+    const ev = e.event;
+    if (ev.decision !== 'STORED' || ev.recordId === '' || ev.bucket === null || ev.objectKey === null || ev.region === null) continue;
+    if (seen.has(ev.eventId)) continue;
+    seen.add(ev.eventId);
+    const list = out.get(ev.recordId) ?? [];
+    list.push({ recordId: ev.recordId, region: ev.region, bucket: ev.bucket, objectKey: ev.objectKey, occurredAtMs: ev.occurredAtMs, verified: e.verified, entry: `${e.chain}#${e.seq}` });
+    out.set(ev.recordId, list);
+  }
+  return out;
+}
+
+/**
+ * backend://bucket -> object keys named by STORED events of records routed or approved in the
+ * window: the command reads these objects too, even when their date is outside the scanned days.
+ */
+export function objectsNamedByStoredEvents(events: readonly StoredAuditEvent[], fromMs: number, toMs: number): Map<string, Set<string>> {
+  const decided = new Set<string>();
+  for (const e of events) {
+    if (e.event.occurredAtMs < fromMs || e.event.occurredAtMs >= toMs) continue;
+    if ((isPolicyDecision(e.event) && e.event.decision === 'ROUTED') || e.event.decision === 'APPROVED') decided.add(e.event.recordId);
+  }
+  const out = new Map<string, Set<string>>();
+  for (const [id, list] of storedClaims(events)) {
+    if (!decided.has(id)) continue;
+    for (const c of list) out.set(c.bucket, (out.get(c.bucket) ?? new Set()).add(c.objectKey));
+  }
+  return out;
 }
 
 function problemText(p: DataObjectProblem): string {

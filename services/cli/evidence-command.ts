@@ -8,7 +8,7 @@ import { evaluateBucketFacts } from '../sink-worker/bucket-location-guard.js';
 import { readAuditEvents, type StoredAuditEvent } from '../audit/audit-reader.js';
 import { createProgressBar, formatTable, openAuditStores, parseFlags, parseTime, type AuditStores } from '../audit/cli-support.js';
 import { scanDataObjects, utcDay } from '../audit/data-objects.js';
-import { buildEvidence, type LocationCheck, type RecordEvidence } from '../audit/evidence.js';
+import { allowListCheck, buildEvidence, describeLocation, type LocationCheck, type RecordEvidence } from '../audit/evidence.js';
 
 const USAGE =
   'Usage: tracefence evidence --trace <traceId|recordId> [--from <time>] [--json]\n' +
@@ -53,12 +53,8 @@ export async function evidenceCommand(args: string[]): Promise<number> {
       events,
       locations,
       bucketLocations,
-      isAllowed: (regionName, bucket, location) => {
-        const region = stores.policy.regions[regionName];
-        if (region === undefined) return undefined;
-        const allowed = bucket.startsWith('s3://') ? region.allowedLocations.s3 : region.allowedLocations.gcs;
-        return allowed.some((a) => a.toLowerCase() === location.toLowerCase());
-      },
+      // Each location of a STORED event (bucket and replicas) is checked against the allow-list on its own.
+      isAllowed: allowListCheck(stores.policy.regions),
     });
     process.stdout.write(flags.switches.has('json') ? JSON.stringify(evidence, null, 2) + '\n' : evidence.map(render).join('\n'));
     // Evidence resting on an altered entry is not evidence: a non-zero exit says so to scripts.
@@ -78,7 +74,7 @@ async function lookUpObjects(stores: AuditStores, events: readonly StoredAuditEv
   let minMs = Number.MAX_SAFE_INTEGER;
   let maxMs = 0;
   for (const e of events) {
-    if ((e.event.decision === 'ROUTED' || e.event.decision === 'APPROVED') && e.event.region !== null) regions.add(e.event.region);
+    if ((e.event.decision === 'ROUTED' || e.event.decision === 'APPROVED' || e.event.decision === 'STORED') && e.event.region !== null) regions.add(e.event.region);
     if (e.event.tenant !== '') tenants.add(e.event.tenant);
     minMs = Math.min(minMs, e.event.occurredAtMs);
     maxMs = Math.max(maxMs, e.event.occurredAtMs);
@@ -103,7 +99,8 @@ async function lookUpObjects(stores: AuditStores, events: readonly StoredAuditEv
     if (region === undefined || policyBucket === undefined) continue;
     try {
       const verdict = evaluateBucketFacts(await b.access.inspector.inspect(), region, policyBucket);
-      bucketLocations.set(name, { location: verdict.reported.map((l) => l.location).filter((l, i, all) => all.indexOf(l) === i).join(', ') || 'unknown', allowed: verdict.ok });
+      const locations = verdict.reported.map((l) => l.location).filter((l, i, all) => all.indexOf(l) === i);
+      bucketLocations.set(name, { location: locations.join(', ') || 'unknown', allowed: verdict.ok, locations });
     } catch (err) {
       bucketLocations.set(name, { location: `unreadable (${describeError(err)})`, allowed: false });
     }
@@ -133,8 +130,7 @@ function render(r: RecordEvidence): string {
   if (r.storage.length === 0) rows.push(['stored in', '-']);
   for (const s of r.storage) {
     rows.push(['stored in', `${s.bucket}/${s.objectKey}`]);
-    const allowed = s.locationAllowed === undefined ? '' : s.locationAllowed ? ', allowed by policy' : ', NOT ALLOWED by policy';
-    rows.push(['bucket location', `${s.bucketLocation} (${s.locationSource === 'sink-at-write' ? 'verified by the sink at write time' : 'reported by the store at lookup'}${allowed})`]);
+    rows.push(['bucket location', describeLocation(s)]);
   }
   for (const v of r.reviews) rows.push(['review', `${v.decision} by ${v.actor ?? '-'}${v.region === null ? '' : ` for ${v.region}`} at ${v.at}${v.reasonCode === null ? '' : ` (${v.reasonCode})`}`]);
   const width = Math.max(...rows.map(([k]) => k.length));
