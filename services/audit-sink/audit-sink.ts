@@ -20,8 +20,8 @@ import { HEADERS, headerString } from '../shared/record-headers.js';
 import { evaluateBucketFacts } from '../sink-worker/bucket-location-guard.js';
 import { isRetriableStorageError } from '../sink-worker/object-store.js';
 import { retryWithinBudget } from '../sink-worker/retry-within-budget.js';
-import { appendToChain, EMPTY_HEAD, entryHash, NO_REGION_CHAIN, type ChainEntry, type ChainHead, type Checkpoint, type EntrySource } from '../audit/audit-chain.js';
-import { AUDIT_META, checkpointKey, decodeAuditObject, encodeAuditObject, eventsPrefix, sha256Hex } from '../audit/audit-layout.js';
+import { appendToChain, EMPTY_HEAD, entryHash, NO_REGION_CHAIN, type ChainEntry, type ChainHead, type EntrySource } from '../audit/audit-chain.js';
+import { AUDIT_META, checkpointKey, checkpointOf, decodeAuditObject, encodeAuditObject, eventsPrefix, sha256Hex } from '../audit/audit-layout.js';
 import type { AuditTarget, BucketAccess } from '../audit/bucket-access.js';
 import type { AuditSinkMetrics } from './audit-sink-metrics.js';
 
@@ -196,20 +196,7 @@ export function createAuditSink(deps: AuditSinkDeps): AuditSink {
       throw new TracefenceError('AUDIT_CHAIN_BROKEN', `the last audit object ${key} of chain ${chain} does not verify; run 'tracefence audit verify --region ${chain}'`, { retriable: true });
     }
     // A sink that stopped between the object and its checkpoint left this one to write.
-    const cp: Checkpoint = {
-      v: last.v,
-      chain,
-      object: key,
-      objectSha256: sha256Hex(got.body),
-      firstSeq: first.seq,
-      lastSeq: last.seq,
-      count: last.seq,
-      firstEventId: first.event.eventId,
-      lastEventId: last.event.eventId,
-      prevHash: first.event.prevHash,
-      lastHash: last.hash,
-      writtenAtMs: now(),
-    };
+    const cp = checkpointOf(key, sha256Hex(got.body), first, last, now());
     const cpKey = checkpointKey(chain, last.seq);
     if ((await retryWithinBudget(() => store.access.store.readMetadata(cpKey), retry('checkpoint head', chain))) === undefined) {
       await retryWithinBudget(

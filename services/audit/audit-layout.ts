@@ -70,6 +70,24 @@ export interface EncodedAuditObject {
   checkpoint: { key: string; body: Buffer; value: Checkpoint };
 }
 
+/** The checkpoint of one events object: what a deleted or altered object is detected by. */
+export function checkpointOf(key: string, objectSha256: string, first: ChainEntry, last: ChainEntry, nowMs: number): Checkpoint {
+  return {
+    v: CHAIN_FORMAT_VERSION,
+    chain: first.chain,
+    object: key,
+    objectSha256,
+    firstSeq: first.seq,
+    lastSeq: last.seq,
+    count: last.seq,
+    firstEventId: first.event.eventId,
+    lastEventId: last.event.eventId,
+    prevHash: first.event.prevHash,
+    lastHash: last.hash,
+    writtenAtMs: nowMs,
+  };
+}
+
 /** Builds the events object of a run of consecutive entries, and its checkpoint. */
 export function encodeAuditObject(entries: readonly ChainEntry[], nowMs: number): EncodedAuditObject {
   const first = entries[0];
@@ -94,20 +112,7 @@ export function encodeAuditObject(entries: readonly ChainEntry[], nowMs: number)
     [AUDIT_META.firstAtMs]: String(Math.min(...times)),
     [AUDIT_META.lastAtMs]: String(Math.max(...times)),
   };
-  const value: Checkpoint = {
-    v: CHAIN_FORMAT_VERSION,
-    chain: first.chain,
-    object: key,
-    objectSha256: sha256,
-    firstSeq: first.seq,
-    lastSeq: last.seq,
-    count: last.seq,
-    firstEventId: first.event.eventId,
-    lastEventId: last.event.eventId,
-    prevHash: first.event.prevHash,
-    lastHash: last.hash,
-    writtenAtMs: nowMs,
-  };
+  const value = checkpointOf(key, sha256, first, last, nowMs);
   return { key, body, sha256, metadata, checkpoint: { key: checkpointKey(first.chain, last.seq), body: Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8'), value } };
 }
 
