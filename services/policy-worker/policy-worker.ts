@@ -69,7 +69,9 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
       transactionTimeout: options.transactionTimeoutMs,
       allowAutoTopicCreation: false,
       // Exactly-once needs the idempotent producer to keep retrying rather than give up mid-sequence.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
+      // The broker answers CONCURRENT_TRANSACTIONS while it finishes the previous commit, for a few
+      // ms: retry soon (the Java client uses 20 ms for this case) instead of the usual 100 ms.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 20, maxRetryTime: 5000 },
     });
   let producer: Producer = newProducer();
   const admin: Admin = kafka.admin();
