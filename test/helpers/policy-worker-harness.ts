@@ -12,12 +12,13 @@ import { importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'j
 import { parseDocument } from 'yaml';
 import { createCodec, type Codec } from '../../services/shared/avro/index.js';
 import type { RecordKind, RecordKinds } from '../../services/shared/avro/types.js';
-import { createKafka, ensureTopics, type Admin, type IHeaders, type Kafka, type KafkaMessage } from '../../services/shared/kafka/kafka-client.js';
+import { createKafka, ensureTopics, type Admin, type IHeaders, type Kafka } from '../../services/shared/kafka/kafka-client.js';
 import { projectTopicSpecs } from '../../services/shared/kafka/project-topics.js';
 import { HEADERS } from '../../services/shared/record-headers.js';
 import { createTokenSource } from '../../services/agent-sdk/token-source.js';
 import { DEMO_AGENTS, DEV_BROKER_AUDIENCE } from '../../infra/oidc/demo-identities.js';
 import { issuerUrl, kafkaBrokers, repoRoot, serviceEnv, uniqueName } from './stack.js';
+import { readToEnd } from './topic-reader.js';
 
 export { issuerUrl, kafkaBrokers, repoRoot, uniqueName };
 
@@ -287,63 +288,21 @@ export interface ReadRecord {
  * record is a commit marker is complete once the marker has been passed.
  */
 export async function readTopics(topics: readonly string[], options: { timeoutMs?: number } = {}): Promise<Map<string, ReadRecord[]>> {
-  const a = await harnessAdmin();
-  const targets = new Map<string, bigint>();
-  for (const topic of topics) {
-    for (const p of await a.fetchTopicOffsets(topic)) {
-      const high = BigInt(p.high);
-      if (high > 0n) targets.set(`${topic}/${p.partition}`, high);
-    }
-  }
   const out = new Map<string, ReadRecord[]>(topics.map((t) => [t, []]));
-  if (targets.size === 0) return out;
-  const consumer = harnessKafka().consumer({
-    groupId: uniqueName('tfpw-reader'),
-    readUncommitted: false,
-    allowAutoTopicCreation: false,
-    maxWaitTimeInMs: 200,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1000,
-  });
-  const reached = new Map<string, bigint>();
-  const done = (): boolean => [...targets].every(([tp, high]) => (reached.get(tp) ?? 0n) >= high);
-  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-    const tp = `${e.payload.topic}/${e.payload.partition}`;
-    const next = BigInt(e.payload.lastOffset) + 1n;
-    if (next > (reached.get(tp) ?? 0n)) reached.set(tp, next);
-  });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        const list = out.get(batch.topic);
-        for (const m of batch.messages) {
-          list?.push({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key?.toString('utf8') ?? null,
-            value: m.value,
-            headers: headersToStrings(m),
-          });
-        }
-      },
-    });
-    await waitFor(async () => done(), { timeoutMs: options.timeoutMs ?? 30_000, what: `reading ${topics.join(', ')} to the end`, intervalMs: 50 });
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-  }
+  await readToEnd(
+    topics,
+    (r) => out.get(r.topic)?.push({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key?.toString('utf8') ?? null, value: r.value, headers: r.headers }),
+    {
+      kafka: harnessKafka(),
+      admin: await harnessAdmin(),
+      groupPrefix: 'tfpw-reader',
+      timeoutMs: options.timeoutMs ?? 30_000,
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1000,
+      pollIntervalMs: 50,
+    },
+  );
   for (const list of out.values()) list.sort((x, y) => x.partition - y.partition || Number(BigInt(x.offset) - BigInt(y.offset)));
-  return out;
-}
-
-function headersToStrings(m: KafkaMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) {
-    const first = Array.isArray(v) ? v[0] : v;
-    if (first !== undefined) out[k] = typeof first === 'string' ? first : first.toString('utf8');
-  }
   return out;
 }
 
