@@ -8,19 +8,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { parseDocument } from 'yaml';
 import { createCodec, type Codec } from '../../services/shared/avro/index.js';
 import type { RecordKind, RecordKinds } from '../../services/shared/avro/types.js';
 import { createKafka, ensureTopics, type Admin, type IHeaders, type Kafka } from '../../services/shared/kafka/kafka-client.js';
 import { projectTopicSpecs } from '../../services/shared/kafka/project-topics.js';
 import { HEADERS } from '../../services/shared/record-headers.js';
-import { createTokenSource } from '../../services/agent-sdk/token-source.js';
-import { DEMO_AGENTS, DEV_BROKER_AUDIENCE } from '../../infra/oidc/demo-identities.js';
 import { issuerUrl, kafkaBrokers, repoRoot, serviceEnv, uniqueName } from './stack.js';
+import { agentClaims as devAgentClaims, createAgentTokens, type Tenant } from './dev-tokens.js';
 import { readToEnd } from './topic-reader.js';
 
 export { issuerUrl, kafkaBrokers, repoRoot, uniqueName };
+export { demoAgent, issuerSigningKey, signToken } from './dev-tokens.js';
 
 let kafka: Kafka | undefined;
 let admin: Admin | undefined;
@@ -345,56 +345,16 @@ export async function waitFor(condition: () => Promise<boolean>, options: { time
 
 // --- Tokens ------------------------------------------------------------------------------------
 
-const tokenSources = new Map<string, ReturnType<typeof createTokenSource>>();
+const agentTokens = createAgentTokens();
 
 /** A real access token of a demo agent from the running issuer. */
-export async function agentToken(tenant: 'acme' | 'globex' | 'initech'): Promise<string> {
-  const agent = DEMO_AGENTS.find((a) => a.tenant === tenant);
-  if (agent === undefined) throw new Error(`no demo agent for ${tenant}`);
-  let source = tokenSources.get(agent.clientId);
-  if (source === undefined) {
-    source = createTokenSource({ issuer: issuerUrl, clientId: agent.clientId, clientSecret: agent.clientSecret, resource: DEV_BROKER_AUDIENCE });
-    tokenSources.set(agent.clientId, source);
-  }
-  return source.getToken();
+export function agentToken(tenant: Tenant): Promise<string> {
+  return agentTokens.get(tenant);
 }
 
-export function demoAgent(tenant: 'acme' | 'globex' | 'initech'): { tenant: string; agent: string; clientId: string } {
-  const a = DEMO_AGENTS.find((x) => x.tenant === tenant);
-  if (a === undefined) throw new Error(`no demo agent for ${tenant}`);
-  return { tenant: a.tenant, agent: a.agent, clientId: a.clientId };
-}
-
-/** The running issuer's private signing key (tests only: expired / not-yet-valid / wrong-audience tokens). */
-export async function issuerSigningKey(): Promise<{ key: CryptoKey; kid: string; publicJwk: JWK }> {
-  const secrets = JSON.parse(readFileSync(join(repoRoot, '.stack', 'oidc', 'issuer-secrets.json'), 'utf8')) as { jwks: { keys: JWK[] } };
-  const jwk = secrets.jwks.keys[0];
-  if (jwk === undefined || typeof jwk.kid !== 'string') throw new Error('issuer secrets hold no signing key');
-  const key = (await importJWK(jwk, 'RS256')) as CryptoKey;
-  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
-  return { key, kid: jwk.kid, publicJwk };
-}
-
-/** Claims like the issuer's own agent tokens, for `tenant`, valid now. */
-export function agentClaims(tenant: 'acme' | 'globex' | 'initech', nowSec = Math.floor(Date.now() / 1000)): JWTPayload {
-  const a = DEMO_AGENTS.find((x) => x.tenant === tenant);
-  if (a === undefined) throw new Error(`no demo agent for ${tenant}`);
-  return {
-    iss: issuerUrl,
-    aud: DEV_BROKER_AUDIENCE,
-    sub: a.clientId,
-    client_id: a.clientId,
-    tenant: a.tenant,
-    agent: a.agent,
-    groups: a.groups,
-    iat: nowSec - 10,
-    exp: nowSec + 600,
-    jti: randomBytes(8).toString('hex'),
-  };
-}
-
-export async function signToken(claims: JWTPayload, key: CryptoKey | Uint8Array, header: { alg: string; kid?: string; typ?: string }): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ typ: 'at+jwt', ...header }).sign(key);
+/** Claims like the issuer's own agent tokens, for `tenant`, valid now (for ten minutes). */
+export function agentClaims(tenant: Tenant, nowSec = Math.floor(Date.now() / 1000)): JWTPayload {
+  return devAgentClaims(tenant, { nowSec, ttlSec: 600 });
 }
 
 // --- Load ------------------------------------------------------------------------------------------
