@@ -4,7 +4,6 @@
  * the audit sink in-process, and the `tracefence` CLI as a child process.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -14,34 +13,25 @@ import { createLogger } from '../../services/shared/logger.js';
 import type { Kafka } from '../../services/shared/kafka/kafka-client.js';
 import { readAuditSinkConfig } from '../../services/audit-sink/audit-sink-config.js';
 import { buildAuditSinkApp, type AuditSinkApp } from '../../services/audit-sink/audit-sink-app.js';
-import { gcsStorage, repoRoot, s3Client, sinkEnv, uniqueName } from './sink-stack.js';
+import type { SinkApp } from '../../services/sink-worker/sink-app.js';
+import {
+  createS3Bucket,
+  createTopics,
+  deleteS3Bucket,
+  deleteTopics,
+  gcsStorage,
+  repoRoot,
+  s3Client,
+  sinkEnv,
+  startSink,
+  testKafka,
+  uniqueName,
+  writeTestPolicy,
+} from './sink-stack.js';
 
 const execFileP = promisify(execFile);
 
-export function auditEvent(fields: Partial<AuditEvent>): AuditEvent {
-  return {
-    eventId: randomUUID(),
-    recordId: randomUUID(),
-    traceId: randomUUID().replaceAll('-', ''),
-    tenant: 'acme',
-    subject: 'agent-client-1',
-    agent: 'agent-1',
-    decision: 'ROUTED',
-    region: 'eu',
-    reasonCode: null,
-    findingCounts: {},
-    maskingApplied: {},
-    policyVersion: 'f'.repeat(64),
-    contentHash: 'c'.repeat(64),
-    bucket: null,
-    objectKey: null,
-    bucketLocation: null,
-    occurredAtMs: Date.now(),
-    prevHash: null,
-    actor: null,
-    ...fields,
-  };
-}
+export { testAuditEvent as auditEvent } from './audit-events.js';
 
 /** Produces audit events as the policy worker does: keyed by region (or 'none'), in one transaction. */
 export async function produceAuditEvents(kafka: Kafka, topic: string, events: readonly AuditEvent[]): Promise<void> {
@@ -174,4 +164,54 @@ export async function produceRegionTraces(kafka: Kafka, topic: string, records: 
   } finally {
     await producer.disconnect();
   }
+}
+
+/**
+ * One region (eu) end to end for the evidence commands: a fresh audit topic (3 partitions), region
+ * topic (1 partition), S3 bucket in eu-central-1 and policy, with the real sink and audit sink
+ * in-process. Call `start` from `before` and `stop` from `after`.
+ */
+export interface EuAuditStack {
+  kafka: Kafka;
+  auditTopic: string;
+  regionTopic: string;
+  bucket: string;
+  /** Environment of the sinks and the CLI. */
+  env: Record<string, string>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function euAuditStack(bucketPrefix: string): EuAuditStack {
+  const kafka = testKafka();
+  const auditTopic = uniqueName('test-audit');
+  const regionTopic = uniqueName('test-region-eu');
+  const bucket = uniqueName(bucketPrefix);
+  const policy = writeTestPolicy([{ name: 'eu', topic: regionTopic, s3: ['eu-central-1'], gcs: ['EUROPE-WEST3'], buckets: [{ name: bucket, backend: 's3' }] }]);
+  const env = auditEnv({ TRACEFENCE_POLICY_FILE: policy.file, TRACEFENCE_TOPIC_AUDIT: auditTopic, TRACEFENCE_AUDIT_GROUP_ID: uniqueName('test-audit-sink') });
+  let sink: SinkApp | undefined;
+  let auditSink: AuditSinkApp | undefined;
+  return {
+    kafka,
+    auditTopic,
+    regionTopic,
+    bucket,
+    env,
+    async start() {
+      await createTopics(kafka, [
+        { topic: auditTopic, partitions: 3 },
+        { topic: regionTopic, partitions: 1 },
+      ]);
+      await createS3Bucket(bucket, 'eu-central-1');
+      sink = await startSink({ ...env, TRACEFENCE_SINK_REGION: 'eu', TRACEFENCE_SINK_GROUP_ID: uniqueName('test-sink') });
+      auditSink = await startAuditSink(env);
+    },
+    async stop() {
+      await sink?.close();
+      await auditSink?.close();
+      await deleteTopics(kafka, [auditTopic, regionTopic]);
+      await deleteS3Bucket(bucket);
+      policy.cleanup();
+    },
+  };
 }

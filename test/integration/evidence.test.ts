@@ -9,24 +9,16 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import type { AuditSinkApp } from '../../services/audit-sink/audit-sink-app.js';
-import type { SinkApp } from '../../services/sink-worker/sink-app.js';
 import type { RecordEvidence } from '../../services/audit/evidence.js';
 import { decodeAuditObject } from '../../services/audit/audit-layout.js';
 import type { ChainEntry } from '../../services/audit/audit-chain.js';
 import { storedEventId } from '../../services/sink-worker/stored-audit.js';
-import { createS3Bucket, createTopics, deleteS3Bucket, deleteTopics, readS3Objects, startSink, testKafka, uniqueName, waitFor, writeTestPolicy } from '../helpers/sink-stack.js';
-import { auditEnv, auditEvent, produceAuditEvents, produceRegionTraces, putS3Object, runCli, startAuditSink } from '../helpers/audit-stack.js';
+import { readS3Objects, waitFor } from '../helpers/sink-stack.js';
+import { auditEvent, euAuditStack, produceAuditEvents, produceRegionTraces, putS3Object, runCli } from '../helpers/audit-stack.js';
 
 describe('evidence', { timeout: 90_000 }, () => {
-  const kafka = testKafka();
-  const auditTopic = uniqueName('test-audit');
-  const regionTopic = uniqueName('test-region-eu');
-  const bucket = uniqueName('tf-test-evid-eu');
-  const policy = writeTestPolicy([{ name: 'eu', topic: regionTopic, s3: ['eu-central-1'], gcs: ['EUROPE-WEST3'], buckets: [{ name: bucket, backend: 's3' }] }]);
-  let env: Record<string, string> = {};
-  let sink: SinkApp | undefined;
-  let auditSink: AuditSinkApp | undefined;
+  const stack = euAuditStack('tf-test-evid-eu');
+  const { kafka, auditTopic, regionTopic, bucket, env } = stack;
   const held = { recordId: randomUUID(), traceId: randomUUID().replaceAll('-', ''), tenant: 'acme' };
   const direct = { recordId: randomUUID(), traceId: randomUUID().replaceAll('-', ''), tenant: 'acme' };
   /** Put into the bucket by hand: no sink stored it, so no STORED event names it. */
@@ -34,24 +26,8 @@ describe('evidence', { timeout: 90_000 }, () => {
   const t0 = Date.now() - 30_000;
   const sender = { subject: 'client-agent-7', agent: 'support-bot' };
 
-  before(async () => {
-    await createTopics(kafka, [
-      { topic: auditTopic, partitions: 3 },
-      { topic: regionTopic, partitions: 1 },
-    ]);
-    await createS3Bucket(bucket, 'eu-central-1');
-    env = auditEnv({ TRACEFENCE_POLICY_FILE: policy.file, TRACEFENCE_TOPIC_AUDIT: auditTopic, TRACEFENCE_AUDIT_GROUP_ID: uniqueName('test-audit-sink') });
-    sink = await startSink({ ...env, TRACEFENCE_SINK_REGION: 'eu', TRACEFENCE_SINK_GROUP_ID: uniqueName('test-sink') });
-    auditSink = await startAuditSink(env);
-  });
-
-  after(async () => {
-    await sink?.close();
-    await auditSink?.close();
-    await deleteTopics(kafka, [auditTopic, regionTopic]);
-    await deleteS3Bucket(bucket);
-    policy.cleanup();
-  });
+  before(() => stack.start());
+  after(() => stack.stop());
 
   it('shows a held, reviewed, approved and stored trace in order, with where it landed', async () => {
     const findings = { findingCounts: { SECRET: 1, EMAIL_ADDRESS: 2 }, maskingApplied: { SECRET: 'redact', EMAIL_ADDRESS: 'pseudonymize' } };

@@ -8,57 +8,22 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import type { AuditSinkApp } from '../../services/audit-sink/audit-sink-app.js';
-import type { SinkApp } from '../../services/sink-worker/sink-app.js';
 import { decodeAuditObject } from '../../services/audit/audit-layout.js';
 import type { ReconcileReport } from '../../services/audit/reconcile.js';
-import {
-  createS3Bucket,
-  createTopics,
-  deleteS3Bucket,
-  deleteTopics,
-  readS3Objects,
-  startSink,
-  testKafka,
-  uniqueName,
-  waitFor,
-  writeTestPolicy,
-} from '../helpers/sink-stack.js';
-import { auditEnv, auditEvent, produceAuditEvents, produceRegionTraces, putS3Object, runCli, startAuditSink } from '../helpers/audit-stack.js';
+import { readS3Objects, waitFor } from '../helpers/sink-stack.js';
+import { auditEvent, euAuditStack, produceAuditEvents, produceRegionTraces, putS3Object, runCli } from '../helpers/audit-stack.js';
 
 describe('reconcile', { timeout: 90_000 }, () => {
-  const kafka = testKafka();
-  const auditTopic = uniqueName('test-audit');
-  const regionTopic = uniqueName('test-region-eu');
-  const bucket = uniqueName('tf-test-recon-eu');
-  const policy = writeTestPolicy([{ name: 'eu', topic: regionTopic, s3: ['eu-central-1'], gcs: ['EUROPE-WEST3'], buckets: [{ name: bucket, backend: 's3' }] }]);
-  let env: Record<string, string> = {};
-  let sink: SinkApp | undefined;
-  let auditSink: AuditSinkApp | undefined;
+  const stack = euAuditStack('tf-test-recon-eu');
+  const { kafka, auditTopic, regionTopic, bucket, env } = stack;
   const startedAt = Date.now() - 60_000;
   const routed = Array.from({ length: 6 }, () => ({ recordId: randomUUID(), traceId: randomUUID().replaceAll('-', ''), tenant: 'acme' }));
   const approvedHold = { recordId: randomUUID(), traceId: randomUUID().replaceAll('-', ''), tenant: 'acme' };
   /** Routed, but put into the bucket by hand: no STORED event names it. */
   const imported = { recordId: randomUUID(), traceId: randomUUID().replaceAll('-', ''), tenant: 'acme' };
 
-  before(async () => {
-    await createTopics(kafka, [
-      { topic: auditTopic, partitions: 3 },
-      { topic: regionTopic, partitions: 1 },
-    ]);
-    await createS3Bucket(bucket, 'eu-central-1');
-    env = auditEnv({ TRACEFENCE_POLICY_FILE: policy.file, TRACEFENCE_TOPIC_AUDIT: auditTopic, TRACEFENCE_AUDIT_GROUP_ID: uniqueName('test-audit-sink') });
-    sink = await startSink({ ...env, TRACEFENCE_SINK_REGION: 'eu', TRACEFENCE_SINK_GROUP_ID: uniqueName('test-sink') });
-    auditSink = await startAuditSink(env);
-  });
-
-  after(async () => {
-    await sink?.close();
-    await auditSink?.close();
-    await deleteTopics(kafka, [auditTopic, regionTopic]);
-    await deleteS3Bucket(bucket);
-    policy.cleanup();
-  });
+  before(() => stack.start());
+  after(() => stack.stop());
 
   async function dataObjects() {
     return (await readS3Objects(bucket)).filter((o) => o.key.startsWith('tenant='));

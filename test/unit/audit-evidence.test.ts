@@ -1,42 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent } from '../../services/shared/avro/types.js';
 import type { StoredAuditEvent } from '../../services/audit/audit-reader.js';
 import { allowListCheck, buildEvidence, describeLocation, splitLocations, type LocationCheck } from '../../services/audit/evidence.js';
 import type { DataObjectRef } from '../../services/audit/data-objects.js';
+import { storedEventSequence } from '../helpers/audit-events.js';
 
 const regions = { eu: { allowedLocations: { s3: ['eu-central-1', 'eu-west-1'], gcs: ['EUROPE-WEST3'] } } };
 const recordId = randomUUID();
 const key = 'tenant=acme/date=2026-11-25/traces.region.eu/0/00000000000000000000.jsonl.gz';
-let seq = 0;
-
-function stored(fields: Partial<AuditEvent>): StoredAuditEvent {
-  seq += 1;
-  const event: AuditEvent = {
-    eventId: randomUUID(),
-    recordId,
-    traceId: 'a'.repeat(32),
-    tenant: 'acme',
-    subject: 'client-1',
-    agent: 'agent-1',
-    decision: 'ROUTED',
-    region: 'eu',
-    reasonCode: null,
-    findingCounts: {},
-    maskingApplied: {},
-    policyVersion: 'p'.repeat(64),
-    contentHash: 'c'.repeat(64),
-    bucket: null,
-    objectKey: null,
-    bucketLocation: null,
-    occurredAtMs: 1_764_000_000_000 + seq,
-    prevHash: null,
-    actor: null,
-    ...fields,
-  };
-  return { event, chain: 'eu', seq, hash: String(seq).padStart(64, '0'), object: 's3://audit/x', verified: true };
-}
+const stored = storedEventSequence({
+  startMs: 1_764_000_000_000,
+  defaults: { recordId, traceId: 'a'.repeat(32), subject: 'client-1', policyVersion: 'p'.repeat(64) },
+  chainOf: () => 'eu',
+});
 
 const storedEvent = (bucket: string, bucketLocation: string) =>
   stored({ decision: 'STORED', subject: 'tracefence-sink:eu', agent: 'tracefence-sink', bucket, objectKey: key, bucketLocation });

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../../services/shared/avro/types.js';
-import type { StoredAuditEvent } from '../../services/audit/audit-reader.js';
 import type { DataObjectRef, DataScan } from '../../services/audit/data-objects.js';
 import { objectsNamedByStoredEvents, reconcile } from '../../services/audit/reconcile.js';
+import { storedEventSequence } from '../helpers/audit-events.js';
 
 const T0 = 1_764_000_000_000;
 const FROM = T0 - 60_000;
@@ -13,34 +13,11 @@ const S3 = 's3://tf-eu';
 const GCS = 'gcs://tf-eu-gcs';
 const KEY_A = 'tenant=acme/date=2025-11-24/traces.region.eu/0/00000000000000000000.jsonl.gz';
 const KEY_B = 'tenant=acme/date=2025-11-24/traces.region.eu/0/00000000000000000002.jsonl.gz';
-let seq = 0;
-
-function ev(fields: Partial<AuditEvent>): StoredAuditEvent {
-  seq += 1;
-  const event: AuditEvent = {
-    eventId: randomUUID(),
-    recordId: randomUUID(),
-    traceId: 'a'.repeat(32),
-    tenant: 'acme',
-    subject: 'client-1',
-    agent: 'agent-1',
-    decision: 'ROUTED',
-    region: 'eu',
-    reasonCode: null,
-    findingCounts: {},
-    maskingApplied: {},
-    policyVersion: 'p'.repeat(64),
-    contentHash: 'c'.repeat(64),
-    bucket: null,
-    objectKey: null,
-    bucketLocation: null,
-    occurredAtMs: T0 + seq,
-    prevHash: null,
-    actor: null,
-    ...fields,
-  };
-  return { event, chain: event.region ?? 'none', seq, hash: String(seq).padStart(64, '0'), object: 's3://audit/x', verified: true };
-}
+const ev = storedEventSequence({
+  startMs: T0,
+  defaults: { traceId: 'a'.repeat(32), subject: 'client-1', policyVersion: 'p'.repeat(64) },
+  chainOf: (event) => event.region ?? 'none',
+});
 
 const storedEv = (recordId: string, bucket: string, objectKey: string, extra: Partial<AuditEvent> = {}) =>
   ev({ recordId, decision: 'STORED', subject: 'tracefence-sink:eu', agent: 'tracefence-sink', bucket, objectKey, bucketLocation: 'eu-central-1', eventId: `${recordId}|${bucket}|${objectKey}`, ...extra });
