@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { startTrace } from '../../services/agent-sdk/trace-builder.js';
 import type { ReasoningTrace } from '../../services/shared/avro/index.js';
-import { createRng, type Rng } from '../corpus/trace-generator.js';
+import { createRng, Gen as CorpusGen, luhnCheckDigit, mod97 } from '../corpus/trace-generator.js';
 import { demoAgent, type Tenant } from './chaos-tokens.js';
 
 export type PlannedOutcome =
@@ -47,22 +47,7 @@ const WORDS = (
   'and avoiding speculation about anything that the records do not show clearly enough to be sure'
 ).split(' ');
 
-class Gen {
-  constructor(readonly rng: Rng) {}
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.rng() * (hi - lo + 1));
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.rng() * xs.length)] as T;
-  }
-  chance(p: number): boolean {
-    return this.rng() < p;
-  }
-  str(alphabet: string, n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[Math.floor(this.rng() * alphabet.length)];
-    return s;
-  }
+class Gen extends CorpusGen {
   words(chars: number): string {
     const out: string[] = [];
     let n = 0;
@@ -75,30 +60,6 @@ class Gen {
   }
 }
 
-function luhn(partial: string): string {
-  let sum = 0;
-  let double = true;
-  for (let i = partial.length - 1; i >= 0; i--) {
-    let v = partial.charCodeAt(i) - 48;
-    if (double) {
-      v *= 2;
-      if (v > 9) v -= 9;
-    }
-    sum += v;
-    double = !double;
-  }
-  return String((10 - (sum % 10)) % 10);
-}
-
-function mod97(s: string): number {
-  let r = 0;
-  for (const ch of s) {
-    const v = /\d/.test(ch) ? ch : String(ch.charCodeAt(0) - 55);
-    for (const d of v) r = (r * 10 + Number(d)) % 97;
-  }
-  return r;
-}
-
 function plantValue(g: Gen, type: PlantedType): PlantedValue {
   switch (type) {
     case 'EMAIL_ADDRESS': {
@@ -107,7 +68,7 @@ function plantValue(g: Gen, type: PlantedType): PlantedValue {
     }
     case 'CREDIT_CARD': {
       const body = `4${g.str('0123456789', 14)}`;
-      const digits = body + luhn(body);
+      const digits = body + luhnCheckDigit(body);
       const text = g.chance(0.5) ? digits : (digits.match(/.{4}/g) ?? []).join(g.pick([' ', '-']));
       return { type, text, normalized: digits };
     }

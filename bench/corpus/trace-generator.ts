@@ -40,7 +40,8 @@ const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const HEX = '0123456789abcdef';
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 
-class Gen {
+/** Draws from a seeded `Rng`: integers, picks, coin flips, strings. */
+export class Gen {
   constructor(readonly rng: Rng) {}
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.rng() * (hi - lo + 1));
@@ -60,7 +61,8 @@ class Gen {
 
 // ---------- valid values ----------
 
-function luhnCheckDigit(partial: string): string {
+/** The Luhn check digit of a digit string (credit cards). */
+export function luhnCheckDigit(partial: string): string {
   let sum = 0;
   let double = true;
   for (let i = partial.length - 1; i >= 0; i--) {
@@ -101,7 +103,8 @@ function formatCard(g: Gen, digits: string, amex: boolean): string {
   return digits.match(/.{1,4}/g)!.join(sep);
 }
 
-function mod97(s: string): number {
+/** ISO 7064 MOD 97-10 remainder of an alphanumeric string, letters as 10..35 (IBAN check). */
+export function mod97(s: string): number {
   let r = 0;
   for (const ch of s) {
     const v = /\d/.test(ch) ? ch : String(ch.charCodeAt(0) - 55);
