@@ -11,17 +11,19 @@
  * the real processor and peak RSS. Bounded: each run stops after BENCH_RUN_TIMEOUT_MS.
  *
  * Environment: BENCH_RECORDS (default 10000), BENCH_RECORDS_PER_TX (default 500),
- * BENCH_PARTITIONS (default 3), BENCH_RUN_TIMEOUT_MS (default 35000). Needs the local stack.
+ * BENCH_PARTITIONS (default 3), BENCH_RUN_TIMEOUT_MS (default 35000),
+ * BENCH_CPU_PROFILE_DIR (unset: no profile; set: a V8 CPU profile of each timed run, main thread,
+ * written there as <run>.cpuprofile; read it with bench/policy/cpuprofile-summary.ts). Needs the local stack.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseDocument } from 'yaml';
 import { DEMO_AGENTS, DEV_BROKER_AUDIENCE } from '../infra/oidc/demo-identities.js';
 import { devServiceEnv, readStackEnv } from '../infra/stack-env.js';
-import { startTrace } from '../services/agent-sdk/trace-builder.js';
 import { createTokenSource } from '../services/agent-sdk/token-source.js';
 import { loadPolicy } from '../services/policy/load-policy.js';
 import { createTokenVerifier, discoverJwks } from '../services/policy/token-verifier.js';
@@ -35,6 +37,7 @@ import { projectTopicSpecs } from '../services/shared/kafka/project-topics.js';
 import { createLogger } from '../services/shared/logger.js';
 import { HEADERS } from '../services/shared/record-headers.js';
 import { Registry } from 'prom-client';
+import { makeBenchTrace } from './policy/bench-traces.js';
 
 const repoRoot = join(import.meta.dirname, '..');
 const env = devServiceEnv(readStackEnv(), repoRoot);
@@ -44,6 +47,7 @@ const RECORDS = Number(process.env['BENCH_RECORDS'] ?? 10_000);
 const PER_TX = Number(process.env['BENCH_RECORDS_PER_TX'] ?? 500);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 3);
 const RUN_TIMEOUT_MS = Number(process.env['BENCH_RUN_TIMEOUT_MS'] ?? 35_000);
+const PROFILE_DIR = process.env['BENCH_CPU_PROFILE_DIR'];
 
 const logger = createLogger('policy-bench', 'warn', process.stderr);
 const kafka = createKafka({ brokers, clientId: 'policy-bench' }, logger);
@@ -52,24 +56,6 @@ let peakRss = 0;
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 100);
-
-/** ~2 KB of Avro: a two-step trace with ordinary agent prose and one email to mask. */
-function makeTrace(i: number, tenant: string, agent: string) {
-  const t = startTrace({ tenant, agent });
-  const prose = 'The agent compares suppliers by price, lead time and past reliability, then drafts a reply. ';
-  t.llmStep({ provider: 'openai', model: 'gpt-4o' })
-    .input('user', `Request ${i}: ${prose.repeat(7)}`)
-    .output('assistant', [
-      { type: 'reasoning', content: prose.repeat(6) },
-      { type: 'text', content: `Done; I wrote to buyer${i}@example.com.` },
-    ])
-    .usage({ input: 420, output: 380 })
-    .end();
-  t.toolStep({ name: 'lookup_supplier', callId: `call_${i}`, arguments: { supplier: `S-${i % 97}`, fields: ['price', 'leadTime'] } })
-    .result({ price: 12.5, leadTimeDays: 4, notes: prose.repeat(2) })
-    .end();
-  return t.end();
-}
 
 async function produceAll(admin: Admin, topics: string[]): Promise<number> {
   const agent = DEMO_AGENTS.find((a) => a.tenant === 'acme');
@@ -87,7 +73,7 @@ async function produceAll(admin: Admin, topics: string[]): Promise<number> {
       batch.length = 0;
     };
     for (let i = 0; i < RECORDS; i++) {
-      const trace = makeTrace(i, agent.tenant, agent.agent);
+      const trace = makeBenchTrace(i, agent.tenant, agent.agent);
       const { payload, fingerprint } = codec.encode(trace);
       bytes += payload.length;
       batch.push({ key: trace.traceId, value: payload, headers: { [HEADERS.schema]: fingerprint, [HEADERS.accessToken]: token } });
@@ -142,6 +128,12 @@ async function run(name: string, admin: Admin, ingestTopic: string, processor: R
   await worker.start();
   // The clock starts when the group is joined: from then on the worker only consumes.
   while (!worker.isReady()) await new Promise((r) => setTimeout(r, 2));
+  const profiler = PROFILE_DIR === undefined ? undefined : new Session();
+  if (profiler !== undefined) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   const deadline = Date.now() + RUN_TIMEOUT_MS;
@@ -152,6 +144,12 @@ async function run(name: string, admin: Admin, ingestTopic: string, processor: R
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
+  if (profiler !== undefined && PROFILE_DIR !== undefined) {
+    const { profile } = await profiler.post('Profiler.stop');
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    profiler.disconnect();
+  }
   await worker.close();
   return { name, records: done, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, perSecond: done / seconds, latenciesMs };
 }
