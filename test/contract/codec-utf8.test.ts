@@ -24,3 +24,18 @@ test('a genuine U+FFFD character in a string decodes unchanged', () => {
   const { payload, fingerprint } = codec.encode(trace);
   assert.equal(codec.decode(payload, fingerprint).labels['note'], 'replacement \uFFFD character');
 });
+
+for (const fastDecode of [true, false]) {
+  test(`invalid UTF-8 in a map key is RECORD_MALFORMED (${fastDecode ? 'one-pass' : 'general'} decode)`, () => {
+    const c = createCodec('reasoning-trace', { fastDecode });
+    const { payload, fingerprint } = c.encode({ ...sampleTrace, labels: { 'KEYMARKER-ABCD': 'value' } });
+    const at = payload.indexOf('KEYMARKER-ABCD');
+    assert.ok(at > 0);
+    const broken = Buffer.from(payload);
+    broken[at] = 0xff;
+    assert.throws(
+      () => c.decode(broken, fingerprint),
+      (err: unknown) => err instanceof TracefenceError && err.code === 'RECORD_MALFORMED' && /UTF-8/.test(err.message),
+    );
+  });
+}

@@ -1,5 +1,6 @@
 import type { Type } from 'avsc';
 import { TracefenceError } from '../errors.js';
+import { compileFastReader, DecodeFault } from './fast-reader.js';
 import { checkPayloadShape } from './payload-guard.js';
 import { DEFAULT_SCHEMA_DIR, loadSchemaVersions, type SchemaVersion } from './schema-files.js';
 import type { RecordKind, RecordKinds } from './types.js';
@@ -20,6 +21,12 @@ export interface CodecOptions {
    * An older version models a consumer that has not upgraded yet (tests, rolling upgrades).
    */
   version?: number;
+  /**
+   * Decode records written with the current schema in one pass (fast-reader.ts); default true.
+   * false keeps the general path (structure guard, avsc, plain copy) for every record: the
+   * reference the fast path is tested against.
+   */
+  fastDecode?: boolean;
 }
 
 export interface Encoded {
@@ -66,7 +73,11 @@ function toPlain(value: unknown, seen: { replacementChar: boolean }): unknown {
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
   if (Array.isArray(value)) return value.map((v) => toPlain(v, seen));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = toPlain(v, seen);
+  for (const [k, v] of Object.entries(value)) {
+    // Map keys are decoded strings too.
+    if (!seen.replacementChar && k.includes('\uFFFD')) seen.replacementChar = true;
+    out[k] = toPlain(v, seen);
+  }
   return out;
 }
 
@@ -94,6 +105,13 @@ function invalidPaths(type: Type, value: unknown): string[] {
   return paths;
 }
 
+/**
+ * Encoding scratch space, shared by all codecs (encoding is synchronous). avsc's toBuffer
+ * writes into a 1 KiB buffer and, when the record is bigger, writes the whole record a second
+ * time; writing into a buffer that has room and copying the bytes out once avoids that.
+ */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
 export function createCodec<K extends RecordKind>(kind: K, options: CodecOptions = {}): Codec<RecordKinds[K]> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const all = loadSchemaVersions(kind, options.schemaDir ?? DEFAULT_SCHEMA_DIR);
@@ -105,6 +123,22 @@ export function createCodec<K extends RecordKind>(kind: K, options: CodecOptions
   const reader = chosen.type;
   const byFingerprint = new Map(all.map((v) => [v.fingerprint, v] as const));
   const resolvers = new Map<string, Resolver>();
+  const fastRead = options.fastDecode === false ? undefined : compileFastReader(reader);
+
+  const tooLarge = (size: number): TracefenceError =>
+    new TracefenceError('RECORD_TOO_LARGE', `${kind} record is ${size} bytes; the limit is ${maxBytes}`);
+
+  /** avsc encode into the scratch buffer; returns the size, growing the buffer up to maxBytes. */
+  function write(value: RecordKinds[K]): number {
+    for (;;) {
+      const end = reader.encode(value, scratch, 0);
+      if (end >= 0) return end;
+      // A negative result is the number of bytes that did not fit.
+      const needed = scratch.length - end;
+      if (needed > maxBytes) throw tooLarge(needed);
+      scratch = Buffer.allocUnsafeSlow(Math.min(Math.max(needed, 2 * scratch.length), Math.max(needed, maxBytes)));
+    }
+  }
 
   function resolverFor(writer: SchemaVersion): Resolver | undefined {
     if (writer.fingerprint === chosen!.fingerprint) return undefined;
@@ -132,10 +166,11 @@ export function createCodec<K extends RecordKind>(kind: K, options: CodecOptions
 
     encode(value) {
       // Validation walks the whole record: pay for it only when writing fails (hot path).
-      let payload: Buffer;
+      let size: number;
       try {
-        payload = reader.toBuffer(value);
-      } catch {
+        size = write(value);
+      } catch (err) {
+        if (err instanceof TracefenceError) throw err;
         // The avsc error quotes the value, which may be unmasked: keep only the paths.
         const problems = invalidPaths(reader, value);
         const detail = problems.length > 0 ? problems.join('; ') : 'a value does not fit its field';
@@ -143,9 +178,9 @@ export function createCodec<K extends RecordKind>(kind: K, options: CodecOptions
           path: problems[0]?.split(' ')[0],
         });
       }
-      if (payload.length > maxBytes) {
-        throw new TracefenceError('RECORD_TOO_LARGE', `${kind} record is ${payload.length} bytes; the limit is ${maxBytes}`);
-      }
+      if (size > maxBytes) throw tooLarge(size);
+      const payload = Buffer.allocUnsafe(size);
+      scratch.copy(payload, 0, 0, size);
       return { payload, fingerprint: chosen.fingerprint };
     },
 
@@ -162,6 +197,14 @@ export function createCodec<K extends RecordKind>(kind: K, options: CodecOptions
       const writer = byFingerprint.get(fingerprint.toLowerCase());
       if (writer === undefined) {
         throw new TracefenceError('SCHEMA_UNKNOWN', `${kind} record names an unknown writer schema ${quote(fingerprint)}`);
+      }
+      if (fastRead !== undefined && writer.fingerprint === chosen.fingerprint) {
+        try {
+          return fastRead(payload) as RecordKinds[K];
+        } catch (err) {
+          const reason = err instanceof DecodeFault ? err.message : 'the payload is not valid Avro for this schema';
+          throw new TracefenceError('RECORD_MALFORMED', `${kind} record could not be decoded with writer schema v${writer.version}: ${reason}`, { cause: err });
+        }
       }
       const bad = checkPayloadShape(writer.type, payload);
       if (bad !== null) {
