@@ -3,6 +3,9 @@ import { type Candidate, type Detector, PRIORITY } from './detector.js';
 
 /** Words that end sensitive key names; the detector only looks where one occurs. */
 const KEY_WORD = /pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|auth(?:orization)?|credentials?|cookie|session[_-]?id|ssn|social[_-]?security/gi;
+const STICKY_KEY_WORD = new RegExp(KEY_WORD.source, 'iy');
+/** The first three letters of every KEY_WORD alternative (case-insensitive): where a key word can start. */
+export const KEY_WORD_PREFIXES: readonly string[] = ['pas', 'pwd', 'sec', 'tok', 'api', 'acc', 'pri', 'aut', 'cre', 'coo', 'ses', 'ssn', 'soc'];
 
 const MAX_KEY = 64;
 // After the key: closing quote (same as the opening one), separator, then the value (group 1).
@@ -72,42 +75,58 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
   return bare.span;
 }
 
+/** The key-value detector, with the hook the single pass (single-pass.ts) calls where a key word may start. */
+export interface KeyValueDetector extends Detector {
+  /**
+   * Handles a key-word match at `p`, if there is one: returns where the key-word search resumes
+   * (as `lastIndex` of the global key-word regex would), or -1 when no key word starts at `p`.
+   */
+  at(text: string, p: number, out: Candidate[]): number;
+}
+
 /**
  * Key-name rules inside text: `"password": "..."` (also escaped JSON inside JSON strings and
  * Python-style quotes), `API_KEY=...`, `Password=...;` in connection strings, and
  * `password: ...` at the start of a line (YAML, HTTP headers).
  */
-export function createKeyValueDetector(matchKey: KeyNameMatcher): Detector {
+export function createKeyValueDetector(matchKey: KeyNameMatcher): KeyValueDetector {
+  /** The key word `word` matched at `p`: reads the key around it and its value; returns where the search resumes. */
+  function handle(text: string, p: number, word: string, out: Candidate[]): number {
+    let ke = p + word.length;
+    while (ke < text.length && ke - p < MAX_KEY && isKeyChar(text.charCodeAt(ke))) ke++;
+    let ks = p;
+    while (ks > 0 && p - ks < MAX_KEY && isKeyChar(text.charCodeAt(ks - 1))) ks--;
+    const key = text.slice(ks, ke);
+    const rule = matchKey(key);
+    if (rule === undefined) return ke;
+    const span = valueSpan(text, ks, ke);
+    if (span === undefined) return ke;
+    const value = text.slice(span[0], span[1]);
+    if (isPlaceholderValue(value)) return ke;
+    if (rule.subtype === 'password' && /pwd$/i.test(key) && /^[/~]/.test(value)) return ke;
+    out.push({
+      type: rule.type,
+      ...(rule.subtype === undefined ? {} : { subtype: rule.subtype }),
+      start: span[0],
+      end: span[1],
+      priority: PRIORITY.secret - 0.5,
+    });
+    // Key words inside a value are part of the value.
+    return span[1] > ke ? span[1] : ke;
+  }
+
   return {
     name: 'key-value',
     types: ['SECRET', 'US_SSN'],
     scan(text: string, out: Candidate[]): void {
       KEY_WORD.lastIndex = 0;
       let m: RegExpExecArray | null;
-      while ((m = KEY_WORD.exec(text)) !== null) {
-        let ke = m.index + m[0].length;
-        while (ke < text.length && ke - m.index < MAX_KEY && isKeyChar(text.charCodeAt(ke))) ke++;
-        let ks = m.index;
-        while (ks > 0 && m.index - ks < MAX_KEY && isKeyChar(text.charCodeAt(ks - 1))) ks--;
-        KEY_WORD.lastIndex = ke;
-        const key = text.slice(ks, ke);
-        const rule = matchKey(key);
-        if (rule === undefined) continue;
-        const span = valueSpan(text, ks, ke);
-        if (span === undefined) continue;
-        const value = text.slice(span[0], span[1]);
-        if (isPlaceholderValue(value)) continue;
-        if (rule.subtype === 'password' && /pwd$/i.test(key) && /^[/~]/.test(value)) continue;
-        // Key words inside a value are part of the value.
-        if (span[1] > KEY_WORD.lastIndex) KEY_WORD.lastIndex = span[1];
-        out.push({
-          type: rule.type,
-          ...(rule.subtype === undefined ? {} : { subtype: rule.subtype }),
-          start: span[0],
-          end: span[1],
-          priority: PRIORITY.secret - 0.5,
-        });
-      }
+      while ((m = KEY_WORD.exec(text)) !== null) KEY_WORD.lastIndex = handle(text, m.index, m[0], out);
+    },
+    at(text: string, p: number, out: Candidate[]): number {
+      STICKY_KEY_WORD.lastIndex = p;
+      const m = STICKY_KEY_WORD.exec(text);
+      return m === null ? -1 : handle(text, p, m[0], out);
     },
   };
 }

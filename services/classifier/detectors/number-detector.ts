@@ -100,7 +100,20 @@ function stick(re: RegExp, text: string, p: number): RegExpExecArray | null {
  * digits and separators, then each token start inside a run is tried against the typed matchers
  * (validated ones first).
  */
-export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector {
+/** The number detector, with the hooks the single pass (single-pass.ts) uses: it finds the regions itself. */
+export interface NumberDetector extends Detector {
+  /** Shortest region worth reading. */
+  readonly minRegion: number;
+  /** Reads a maximal region [ra, rb) of number characters (digits, space, - . ( ) / and +). */
+  region(text: string, ra: number, rb: number, out: Candidate[]): void;
+}
+
+/** True for the characters regions of numbers are made of (digits, space, - . ( ) / and +). */
+export function isNumberChar(c: number): boolean {
+  return isRunOrPlus(c);
+}
+
+export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDetector {
   const card = enabled.has('CREDIT_CARD');
   const ssn = enabled.has('US_SSN');
   const ip = enabled.has('IP_ADDRESS');
@@ -175,10 +188,50 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
     return -1;
   }
 
+  /** Reads one region [ra, rb) of number characters (at least MIN_RUN of them). */
+  function region(text: string, ra: number, rb: number, out: Candidate[]): void {
+    // The run starts at the first digit followed by 3 run characters ('+' only starts a number),
+    // with a '+' or '(' just before it, and runs to the end of the region.
+    let d = ra;
+    while (d + 3 < rb && !(isDigit(text.charCodeAt(d)) && isRunChar(text.charCodeAt(d + 1)) && isRunChar(text.charCodeAt(d + 2)) && isRunChar(text.charCodeAt(d + 3)))) d++;
+    if (d + 3 >= rb) return;
+    let s = d;
+    if (s > 0 && (text.charCodeAt(s - 1) === 43 || text.charCodeAt(s - 1) === 40)) s--;
+    let e = s + 1;
+    let digits = 1;
+    let dots = 0;
+    for (; e < rb; e++) {
+      const c = text.charCodeAt(e);
+      if (isDigit(c)) digits++;
+      else if (c === 46) dots++;
+    }
+    if (text.charCodeAt(e - 1) === 43) e--; // a '+' only starts a number
+    if (digits < 7 && (digits < 4 || dots < 3)) return;
+    let p = s;
+    let left = digits; // digits from p to the end of the run
+    while (p < e) {
+      const c = text.charCodeAt(p);
+      const startable = isDigit(c) || c === 43 || c === 40;
+      if (startable && leftBoundary(text, p) && (p === s || !isDigit(text.charCodeAt(p - 1)))) {
+        const end = tryAt(text, p, left, out);
+        if (end > p) {
+          for (let i = p; i < end; i++) if (isDigit(text.charCodeAt(i))) left--;
+          p = end;
+          continue;
+        }
+      }
+      if (isDigit(c)) left--;
+      if (left < 4) break;
+      p++;
+    }
+  }
+
   return {
     name: 'number',
     needs: TRIGGER_DIGIT,
     types: ['CREDIT_CARD', 'US_SSN', 'IP_ADDRESS', 'PHONE_NUMBER'],
+    minRegion: MIN_RUN,
+    region,
     scan(text: string, out: Candidate[]): void {
       const n = text.length;
       // Every type needs 7+ digits, except IPv4 (4+ digits and 3 dots): a run is at least 7 run
@@ -196,41 +249,7 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): Detector
         let rb = q + 1;
         while (rb < n && isRunOrPlus(text.charCodeAt(rb))) rb++;
         q = rb + MIN_RUN;
-        if (rb - ra < MIN_RUN) continue;
-        // The run starts at the first digit followed by 3 run characters ('+' only starts a number),
-        // with a '+' or '(' just before it, and runs to the end of the region.
-        let d = ra;
-        while (d + 3 < rb && !(isDigit(text.charCodeAt(d)) && isRunChar(text.charCodeAt(d + 1)) && isRunChar(text.charCodeAt(d + 2)) && isRunChar(text.charCodeAt(d + 3)))) d++;
-        if (d + 3 >= rb) continue;
-        let s = d;
-        if (s > 0 && (text.charCodeAt(s - 1) === 43 || text.charCodeAt(s - 1) === 40)) s--;
-        let e = s + 1;
-        let digits = 1;
-        let dots = 0;
-        for (; e < rb; e++) {
-          const c = text.charCodeAt(e);
-          if (isDigit(c)) digits++;
-          else if (c === 46) dots++;
-        }
-        if (text.charCodeAt(e - 1) === 43) e--; // a '+' only starts a number
-        if (digits < 7 && (digits < 4 || dots < 3)) continue;
-        let p = s;
-        let left = digits; // digits from p to the end of the run
-        while (p < e) {
-          const c = text.charCodeAt(p);
-          const startable = isDigit(c) || c === 43 || c === 40;
-          if (startable && leftBoundary(text, p) && (p === s || !isDigit(text.charCodeAt(p - 1)))) {
-            const end = tryAt(text, p, left, out);
-            if (end > p) {
-              for (let i = p; i < end; i++) if (isDigit(text.charCodeAt(i))) left--;
-              p = end;
-              continue;
-            }
-          }
-          if (isDigit(c)) left--;
-          if (left < 4) break;
-          p++;
-        }
+        if (rb - ra >= MIN_RUN) region(text, ra, rb, out);
       }
     },
   };

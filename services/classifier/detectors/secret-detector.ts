@@ -4,6 +4,7 @@ import { SECRET_RULES, type SecretRule } from './secret-rules.js';
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/y;
 const PEM_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/y;
 const PEM_MAX = 64 * 1024;
+const PEM_KEYWORD = '-----BEGIN ';
 const DEFAULT_BOUNDARY = /[A-Za-z0-9]/;
 
 function escapeRegExp(s: string): string {
@@ -69,11 +70,22 @@ function matchPem(text: string, h: number): number {
   return e;
 }
 
+/** The secret detector, with the hook the single pass (single-pass.ts) calls where a keyword may start. */
+export interface SecretDetector extends Detector {
+  /** Every literal the trigger regex matches; a match starts with one of them. */
+  readonly keywords: readonly string[];
+  /**
+   * Handles a keyword match at `h`, if there is one: returns where the keyword search resumes
+   * (as `lastIndex` of the global trigger regex would), or -1 when no keyword starts at `h`.
+   */
+  at(text: string, h: number, out: Candidate[]): number;
+}
+
 /**
  * SECRET: one keyword regex finds every literal prefix (AKIA, ghp_, xox, sk-, eyJ, ://, ...);
  * only the rules of the keyword found are tried, anchored there. The cost stays flat as rules grow.
  */
-export function createSecretDetector(rules: readonly SecretRule[] = SECRET_RULES): Detector {
+export function createSecretDetector(rules: readonly SecretRule[] = SECRET_RULES): SecretDetector {
   const byKeyword = new Map<string, CompiledRule[]>();
   for (const rule of rules) {
     const compiled: CompiledRule = {
@@ -88,46 +100,56 @@ export function createSecretDetector(rules: readonly SecretRule[] = SECRET_RULES
       byKeyword.set(k, list);
     }
   }
-  const trigger = new RegExp(trieRegexSource([...byKeyword.keys(), '-----BEGIN ']), 'g');
+  const keywords = [...byKeyword.keys(), PEM_KEYWORD];
+  const source = trieRegexSource(keywords);
+  const trigger = new RegExp(source, 'g');
+  const stickyTrigger = new RegExp(source, 'y');
+
+  /** The keyword `kw` matched at `h`: tries its rules; returns where the keyword search resumes. */
+  function handle(text: string, h: number, kw: string, out: Candidate[]): number {
+    const resume = h + kw.length;
+    if (kw === PEM_KEYWORD) {
+      const e = matchPem(text, h);
+      if (e <= h) return resume;
+      out.push({ type: 'SECRET', subtype: 'private_key', start: h, end: e, priority: PRIORITY.secret });
+      return e;
+    }
+    for (const c of byKeyword.get(kw) ?? []) {
+      if (h > 0 && c.boundary.test(text[h - 1]!)) continue; // task-, risk-: not a key prefix
+      c.re.lastIndex = h;
+      const hit = c.re.exec(text);
+      if (hit === null) continue;
+      const end = h + hit[0].length;
+      if (end < text.length && c.boundary.test(text[end]!)) continue;
+      const span = hit.indices?.[1] ?? [h, end];
+      const secret = text.slice(span[0], span[1]);
+      if (c.rule.validate !== undefined && !c.rule.validate(secret)) continue;
+      out.push({
+        type: 'SECRET',
+        subtype: c.rule.subtype,
+        start: span[0],
+        end: span[1],
+        priority: c.rule.generic === true ? PRIORITY.secret - 0.5 : PRIORITY.secret,
+      });
+      // A generic match (Bearer ...) may still hold a specific one (a JWT) to find.
+      return c.rule.generic !== true && span[1] > resume ? span[1] : resume;
+    }
+    return resume;
+  }
 
   return {
     name: 'secret',
     types: ['SECRET'],
+    keywords,
     scan(text: string, out: Candidate[]): void {
       trigger.lastIndex = 0;
       let m: RegExpExecArray | null;
-      while ((m = trigger.exec(text)) !== null) {
-        const h = m.index;
-        if (m[0] === '-----BEGIN ') {
-          const e = matchPem(text, h);
-          if (e > h) {
-            out.push({ type: 'SECRET', subtype: 'private_key', start: h, end: e, priority: PRIORITY.secret });
-            trigger.lastIndex = e;
-          }
-          continue;
-        }
-        for (const c of byKeyword.get(m[0]) ?? []) {
-          if (h > 0 && c.boundary.test(text[h - 1]!)) continue; // task-, risk-: not a key prefix
-          c.re.lastIndex = h;
-          const hit = c.re.exec(text);
-          if (hit === null) continue;
-          const end = h + hit[0].length;
-          if (end < text.length && c.boundary.test(text[end]!)) continue;
-          const span = hit.indices?.[1] ?? [h, end];
-          const secret = text.slice(span[0], span[1]);
-          if (c.rule.validate !== undefined && !c.rule.validate(secret)) continue;
-          out.push({
-            type: 'SECRET',
-            subtype: c.rule.subtype,
-            start: span[0],
-            end: span[1],
-            priority: c.rule.generic === true ? PRIORITY.secret - 0.5 : PRIORITY.secret,
-          });
-          // A generic match (Bearer ...) may still hold a specific one (a JWT) to find.
-          if (c.rule.generic !== true && span[1] > trigger.lastIndex) trigger.lastIndex = span[1];
-          break;
-        }
-      }
+      while ((m = trigger.exec(text)) !== null) trigger.lastIndex = handle(text, m.index, m[0], out);
+    },
+    at(text: string, h: number, out: Candidate[]): number {
+      stickyTrigger.lastIndex = h;
+      const m = stickyTrigger.exec(text);
+      return m === null ? -1 : handle(text, h, m[0], out);
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The gated scan (detectors skipped when their trigger characters are absent, shortcuts inside
- * detectors) must report exactly what the full scan reports: same findings, same order, on the
+ * The gated scan (the single pass over the text, detectors skipped when their trigger characters
+ * are absent, shortcuts inside detectors) must report exactly what the full scan (every detector's
+ * own scan on every text) reports: same findings, same order, on the
  * accuracy corpus, on random strings built from the characters detectors react to, and on
  * adversarial strings.
  */
@@ -8,6 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClassifierWith } from '../../../services/classifier/create-classifier.js';
 import type { ClassifierOptions } from '../../../services/classifier/index.js';
+import type { Candidate } from '../../../services/classifier/detectors/detector.js';
+import { createSecretDetector } from '../../../services/classifier/detectors/secret-detector.js';
+import { createSinglePass } from '../../../services/classifier/detectors/single-pass.js';
 import { createRng, generateCorpus, generateTraceText } from '../../../bench/corpus/trace-generator.js';
 
 function pair(options: ClassifierOptions = {}) {
@@ -112,4 +116,49 @@ test('type subsets and custom detectors keep the full-scan findings and their or
     assertSame(c, records);
     assertSame(c, ['ORD-123456 and ORD-654321', 'the token word list', 'ann@example.org ORD-000001']);
   }
+});
+
+test('single pass: mixed case key words, keywords at both ends, characters that fold onto ASCII', () => {
+  const c = pair();
+  const rng = createRng(2024);
+  const alphabets = [
+    'PaSsWoRdTOKENsecretApI_kEyAuthSSN:= "\'',
+    'AKIAghp_xoxb-sk-ant-eyJ://@Bearer Token 0123456789abcdefXYZ',
+    'DE89370400440532013000GB82WEST12345698765432 _-',
+    '13bc1tbBC1TB1qpzry9x8gf2tvdw0s3jn54khce6mua7l _',
+    // Characters whose low 5 or 7 bits equal those of ASCII trigger letters.
+    'ĀŁŠŰƀ€😀ﬀ\u2028pPaAsS:=',
+  ];
+  const texts: string[] = [];
+  for (let k = 0; k < 8000; k++) {
+    const alphabet = alphabets[k % alphabets.length]!;
+    const len = 1 + Math.floor(rng() * 90);
+    let s = '';
+    for (let i = 0; i < len; i++) s += alphabet[Math.floor(rng() * alphabet.length)];
+    texts.push(s);
+  }
+  const starts = ['password=hunter2x9', 'AKIAIOSFODNN7EXAMPLE', 'DE89 3704 0044 0532 0130 00', '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2', 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', '+44 20 7946 0958', 'Token: abc123def456ghi789'];
+  for (const v of starts) texts.push(v, `x ${v}`, `${v} x`, v.slice(0, 3), v.slice(0, -1), `_${v}`, `Ł${v}Ł`);
+  const found = assertSame(c, texts);
+  assert.ok(found > 25, `too few findings to compare: ${found}`);
+});
+
+test('single pass: secret rules with keywords shorter than three characters still run everywhere', () => {
+  const rules = [{ subtype: 'short_prefix', keywords: ['q'], pattern: /q[0-9]{6}/y }, { subtype: 'two', keywords: ['zz'], pattern: /zz-[a-z]{4}/y }];
+  const alone = createSecretDetector(rules);
+  const pass = createSinglePass({ secret: createSecretDetector(rules) });
+  const rng = createRng(8);
+  for (let k = 0; k < 3000; k++) {
+    let s = '';
+    const len = Math.floor(rng() * 40);
+    for (let i = 0; i < len; i++) s += 'qz-0123456789abcd '[Math.floor(rng() * 18)];
+    const want: Candidate[] = [];
+    alone.scan(s, want);
+    const got = [...pass.scan(s).values()][0];
+    assert.deepEqual(got, want, `text ${JSON.stringify(s)}`);
+  }
+  const end: Candidate[] = [];
+  alone.scan('abc q123456', end);
+  assert.equal(end.length, 1);
+  assert.deepEqual([...pass.scan('abc q123456').values()][0], end);
 });
