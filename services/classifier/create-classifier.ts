@@ -1,5 +1,5 @@
 import { TracefenceError } from '../shared/errors.js';
-import { resolveClassifierOptions } from './classifier-options.js';
+import { BUILTIN_TYPES, resolveClassifierOptions } from './classifier-options.js';
 import { createCustomDetector } from './custom-detector.js';
 import { createCryptoDetector } from './detectors/crypto-detector.js';
 import { type Candidate, type Detector, TRIGGER_DIGIT } from './detectors/detector.js';
@@ -62,6 +62,8 @@ export function createClassifierWith(options: ClassifierOptions, internals: Scan
   // A detector with trigger characters (d.needs) only runs on a text that has them; the order of the
   // detectors, and so of equal candidates, stays the same.
   const needs = detectors.map((d) => (gating ? (d.needs ?? 0) : 0));
+  // Key-name rules may name any type; with every type enabled there is nothing to filter.
+  const everyTypeEnabled = [...BUILTIN_TYPES, ...opts.customDetectors.map((d) => d.type), ...opts.keyNameRules.map((r) => r.type)].every((t) => enabled.has(t));
   const anyNeeds = detectors.some((d, i) => needs[i] !== 0 && !single.detectors.has(d));
 
   function scanText(text: string): Finding[] {
@@ -79,7 +81,7 @@ export function createClassifierWith(options: ClassifierOptions, internals: Scan
       }
     }
     if (candidates.length === 0) return [];
-    return resolveOverlaps(candidates.filter((c) => enabled.has(c.type)));
+    return resolveOverlaps(everyTypeEnabled ? candidates : candidates.filter((c) => enabled.has(c.type)));
   }
 
   function keyRule(key: string): { type: string; subtype?: string } | undefined {
