@@ -36,6 +36,8 @@ export function readApprovalConfig(env: Env) {
     publicUrl: r.url('TRACEFENCE_REVIEW_PUBLIC_URL', `http://127.0.0.1:${port === 0 ? 14080 : port}`),
     clientId: r.string('TRACEFENCE_REVIEW_CLIENT_ID', 'tracefence-review'),
     scope: r.string('TRACEFENCE_REVIEW_SCOPE', 'openid profile groups traces:review'),
+    /** Scope every reviewer access token must carry (web sessions and the API). */
+    requiredScope: r.string('TRACEFENCE_REVIEW_REQUIRED_SCOPE', 'traces:review'),
     sessionSecret: secretText,
     sessionTtlSec: r.int('TRACEFENCE_REVIEW_SESSION_TTL_SEC', 8 * 3600, 60, 7 * 86_400),
     httpPort: r.int('TRACEFENCE_HTTP_PORT', 9466, 0, 65535),

@@ -57,7 +57,7 @@ export async function startApprovalService(config: ApprovalConfig, logger: Logge
 
     const verifier = await createIssuerTokenVerifier({ issuer: config.issuer, audience: config.audience, clientId: config.clientId, algorithms: config.algorithms, clockSkewSec: config.clockSkewSec, ...REVIEWER_TOKEN_CLAIMS });
     components.push({ name: 'token-verifier', close: async () => verifier.close() });
-    const auth = createReviewerAuthenticator(verifier);
+    const auth = createReviewerAuthenticator(verifier, Date.now, config.requiredScope);
 
     const store = await createHoldStore({ redisUrl: config.redisUrl, prefix: config.queuePrefix, regions, keepDecidedSec: config.keepDecidedSec });
     components.push({ name: 'hold-store', close: store.close });

@@ -57,6 +57,8 @@ export interface VerifiedIdentity {
   readonly tenant: string;
   readonly agent: string;
   readonly groups: readonly string[];
+  /** OAuth scopes granted (RFC 9068 `scope`, space-separated, or an `scp` list); empty when absent. */
+  readonly scopes: readonly string[];
   readonly expiresAtMs: number;
   /** sha256 hex of the token: safe to log and to audit, the token itself is not. */
   readonly tokenHash: string;
@@ -264,7 +266,16 @@ function extractIdentity(payload: JWTPayload, o: CompiledOptions): Omit<Verified
     groups = [...new Set(raw)];
   }
   const exp = payload.exp as number;
-  return { subject, tenant, agent, groups: Object.freeze(groups), expiresAtMs: exp * 1000 };
+  return { subject, tenant, agent, groups: Object.freeze(groups), scopes: Object.freeze(readScopes(payload)), expiresAtMs: exp * 1000 };
+}
+
+/** `scope` (RFC 9068: one space-separated string) or `scp` (a list, as some issuers write it); unreadable = none. */
+function readScopes(payload: JWTPayload): string[] {
+  const scope = payload['scope'];
+  if (typeof scope === 'string' && scope.length <= MAX_CLAIM_LENGTH) return [...new Set(scope.split(' ').filter((s) => s.length > 0))];
+  const scp = payload['scp'];
+  if (Array.isArray(scp) && scp.length <= 64) return [...new Set(scp.filter((s): s is string => typeof s === 'string' && s.length > 0 && s.length <= MAX_CLAIM_LENGTH))];
+  return [];
 }
 
 function claimString(payload: JWTPayload, claim: string): string | undefined {

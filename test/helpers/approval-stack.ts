@@ -116,7 +116,7 @@ export async function startInProcess(run: ApprovalRun, overrides: Record<string,
 let signingKey: { key: Awaited<ReturnType<typeof importJWK>>; kid: string } | undefined;
 
 /** An access token as the issuer would mint it for a reviewer (RS256 at+jwt, broker audience). */
-export async function reviewerToken(sub: string, groups: readonly string[], opts: { expiresInSec?: number; audience?: string } = {}): Promise<string> {
+export async function reviewerToken(sub: string, groups: readonly string[], opts: { expiresInSec?: number; audience?: string; scope?: string } = {}): Promise<string> {
   if (signingKey === undefined) {
     const secrets = JSON.parse(readFileSync(join(repoRoot, '.stack', 'oidc', 'issuer-secrets.json'), 'utf8')) as { jwks: { keys: Array<JWK & { kid: string }> } };
     const jwk = secrets.jwks.keys[0];
@@ -124,7 +124,7 @@ export async function reviewerToken(sub: string, groups: readonly string[], opts
     signingKey = { key: await importJWK(jwk, 'RS256'), kid: jwk.kid };
   }
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ groups: [...groups], scope: 'traces:review', client_id: 'tracefence-review' })
+  return new SignJWT({ groups: [...groups], scope: opts.scope ?? 'traces:review', client_id: 'tracefence-review' })
     .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: signingKey.kid })
     .setIssuer(issuerUrl)
     .setAudience(opts.audience ?? DEV_BROKER_AUDIENCE)

@@ -120,6 +120,10 @@ test('403 for a reviewer of another region or another tenant; 404 for an unknown
   assert.equal((await api(service.port, 'GET', '/api/holds?region=us', alice)).status, 403);
   // An agent token has no reviewer group at all.
   assert.equal((await api(service.port, 'GET', '/api/holds', await reviewerToken('agent-acme-support', ['eu-only']))).status, 403);
+  // Reviewer groups without the review scope (an agent's traces:write token): refused, and said why.
+  const noScope = await api(service.port, 'GET', `/api/holds/${id}`, await reviewerToken('alice', ['reviewers:eu:acme'], { scope: 'traces:write' }));
+  assert.equal(noScope.status, 403);
+  assert.match(String((noScope.body['error'] as Record<string, unknown>)['message']), /traces:review scope/);
   // carol's own list does not contain the eu/acme hold.
   const carolList = await api(service.port, 'GET', '/api/holds', carol);
   assert.equal(carolList.status, 200);

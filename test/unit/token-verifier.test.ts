@@ -119,6 +119,7 @@ test('happy path: identity is bound from the token', async () => {
     tenant: 'acme',
     agent: 'planner',
     groups: ['eu-only'],
+    scopes: [],
     expiresAtMs: (T0S + 300) * 1000,
     tokenHash: createHash('sha256').update(token).digest('hex'),
   });
@@ -134,6 +135,14 @@ test('agent falls back to sub, then client_id; groups default to none', async ()
   const viaClientId = await v.verify(await sign({ omit: ['agent', 'sub'], claims: { client_id: 'cc-9' } }), T0);
   assert.equal(viaClientId.agent, 'cc-9');
   assert.equal(viaClientId.subject, 'cc-9');
+});
+
+test('scopes come from the space-separated scope claim or an scp list; anything else is none', async () => {
+  const { v } = verifier({ cacheSize: 0 });
+  assert.deepEqual((await v.verify(await sign({ claims: { scope: 'traces:write  traces:review traces:write' } }), T0)).scopes, ['traces:write', 'traces:review']);
+  assert.deepEqual((await v.verify(await sign({ claims: { scp: ['traces:review', 7, ''] } }), T0)).scopes, ['traces:review']);
+  assert.deepEqual((await v.verify(await sign({ claims: { scope: ['traces:review'] } }), T0)).scopes, []);
+  assert.deepEqual((await v.verify(await sign({ claims: { scope: 'x'.repeat(5000) } }), T0)).scopes, []);
 });
 
 test('custom claim names', async () => {
