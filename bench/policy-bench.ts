@@ -3,15 +3,25 @@
  *
  * Two runs over the same pre-produced ~2 KB traces, in one process, with the same Kafka loop
  * (createPolicyWorker: same kafkajs client, producer and consumer settings, same records per
- * transaction):
+ * transaction, same partitions in work at once):
  *   passthrough  a processor that copies each record to one output topic (Kafka cost only);
  *   worker       the real record processor (verify token, decode, bind identity, classify and
- *                mask, decide, encode; one decision record and one audit event per record).
+ *                mask, decide, encode; one decision record and one audit event per record), in
+ *                BENCH_THREADS processing threads as the policy worker runs it (0: in the Kafka
+ *                thread).
  * Reports records/s of each, their ratio (goal >= 0.8), p50/p99 per-record processing time of
  * the real processor and peak RSS. Bounded: each run stops after BENCH_RUN_TIMEOUT_MS.
  *
+ * Method: the clock of a run starts once its consumer group is joined. Before either timed run,
+ * both sides run untimed over a separate warm-up topic (BENCH_WARMUP_RECORDS), the worker with
+ * the same processing threads it is then timed with, so neither side pays for JIT compilation
+ * or first-use set-up inside its timed run (without it the worker's run alone carried it, and
+ * the passthrough, run first, warmed the shared Kafka code for the worker).
+ *
  * Environment: BENCH_RECORDS (default 10000), BENCH_RECORDS_PER_TX (default 500),
- * BENCH_PARTITIONS (default 3), BENCH_RUN_TIMEOUT_MS (default 35000),
+ * BENCH_PARTITIONS (default 3), BENCH_PARTITIONS_CONCURRENTLY (default 2, as the policy worker),
+ * BENCH_THREADS (default 1, as the policy worker), BENCH_WARMUP_RECORDS (default 1000),
+ * BENCH_RUN_TIMEOUT_MS (default 35000),
  * BENCH_CPU_PROFILE_DIR (unset: no profile; set: a V8 CPU profile of each timed run, main thread,
  * written there as <run>.cpuprofile; read it with bench/policy/cpuprofile-summary.ts). Needs the local stack.
  */
@@ -25,12 +35,11 @@ import { parseDocument } from 'yaml';
 import { DEMO_AGENTS, DEV_BROKER_AUDIENCE } from '../infra/oidc/demo-identities.js';
 import { devServiceEnv, readStackEnv } from '../infra/stack-env.js';
 import { createTokenSource } from '../services/agent-sdk/token-source.js';
-import { loadPolicy } from '../services/policy/load-policy.js';
-import { createTokenVerifier, discoverJwks } from '../services/policy/token-verifier.js';
 import { createPolicyWorker } from '../services/policy-worker/policy-worker.js';
 import { createPolicyWorkerMetrics } from '../services/policy-worker/policy-worker-metrics.js';
-import { createRecordProcessor, type IngestRecord, type Outcome, type RecordProcessor } from '../services/policy-worker/record-processor.js';
-import { createTenantScrubbers } from '../services/policy-worker/tenant-scrubbers.js';
+import { createProcessorPool, inProcessChunks, type ChunkProcessor, type ProcessedRecord } from '../services/policy-worker/processor-pool.js';
+import { buildRecordProcessor, type ProcessorSetup } from '../services/policy-worker/processor-setup.js';
+import type { IngestRecord, RecordProcessor } from '../services/policy-worker/record-processor.js';
 import { createCodec } from '../services/shared/avro/index.js';
 import { createKafka, ensureTopics, type Admin } from '../services/shared/kafka/kafka-client.js';
 import { projectTopicSpecs } from '../services/shared/kafka/project-topics.js';
@@ -48,16 +57,20 @@ const PER_TX = Number(process.env['BENCH_RECORDS_PER_TX'] ?? 500);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 3);
 const RUN_TIMEOUT_MS = Number(process.env['BENCH_RUN_TIMEOUT_MS'] ?? 35_000);
 const PROFILE_DIR = process.env['BENCH_CPU_PROFILE_DIR'];
+const CONCURRENT = Number(process.env['BENCH_PARTITIONS_CONCURRENTLY'] ?? 2);
+const THREADS = Number(process.env['BENCH_THREADS'] ?? 1);
+const WARMUP = Number(process.env['BENCH_WARMUP_RECORDS'] ?? 1000);
 
 const logger = createLogger('policy-bench', 'warn', process.stderr);
 const kafka = createKafka({ brokers, clientId: 'policy-bench' }, logger);
 const id = `bench-${randomBytes(4).toString('hex')}`;
+const groups: string[] = [];
 let peakRss = 0;
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 100);
 
-async function produceAll(admin: Admin, topics: string[]): Promise<number> {
+async function produceAll(topics: string[], count: number): Promise<number> {
   const agent = DEMO_AGENTS.find((a) => a.tenant === 'acme');
   if (agent === undefined) throw new Error('no acme demo agent');
   const token = await createTokenSource({ issuer, clientId: agent.clientId, clientSecret: agent.clientSecret, resource: DEV_BROKER_AUDIENCE }).getToken();
@@ -72,7 +85,7 @@ async function produceAll(admin: Admin, topics: string[]): Promise<number> {
       await producer.sendBatch({ acks: -1, topicMessages: topics.map((topic) => ({ topic, messages: batch })) });
       batch.length = 0;
     };
-    for (let i = 0; i < RECORDS; i++) {
+    for (let i = 0; i < count; i++) {
       const trace = makeBenchTrace(i, agent.tenant, agent.agent);
       const { payload, fingerprint } = codec.encode(trace);
       bytes += payload.length;
@@ -83,8 +96,7 @@ async function produceAll(admin: Admin, topics: string[]): Promise<number> {
   } finally {
     await producer.disconnect();
   }
-  void admin;
-  return bytes / RECORDS;
+  return bytes / count;
 }
 
 interface RunResult {
@@ -102,16 +114,17 @@ async function committed(admin: Admin, groupId: string, topic: string): Promise<
   return (group?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
 }
 
-async function run(name: string, admin: Admin, ingestTopic: string, processor: RecordProcessor): Promise<RunResult> {
+async function run(name: string, admin: Admin, ingestTopic: string, processor: ChunkProcessor, records: number, profile: boolean): Promise<RunResult> {
   const groupId = `${id}-${name}`;
+  groups.push(groupId);
   const latenciesMs: number[] = [];
-  const timed: RecordProcessor = {
-    async process(record: IngestRecord): Promise<Outcome> {
-      const start = performance.now();
-      const outcome = await processor.process(record);
-      latenciesMs.push(performance.now() - start);
-      return outcome;
+  const timed: ChunkProcessor = {
+    async processChunk(chunk: readonly IngestRecord[]): Promise<ProcessedRecord[]> {
+      const results = await processor.processChunk(chunk);
+      for (const r of results) latenciesMs.push(r.seconds * 1000);
+      return results;
     },
+    close: async () => undefined,
   };
   const worker = createPolicyWorker(
     {
@@ -122,13 +135,14 @@ async function run(name: string, admin: Admin, ingestTopic: string, processor: R
       maxRecordsPerTransaction: PER_TX,
       transactionTimeoutMs: 30_000,
       sessionTimeoutMs: 30_000,
+      partitionsConsumedConcurrently: CONCURRENT,
     },
     { processor: timed, metrics: createPolicyWorkerMetrics(new Registry()), logger },
   );
   await worker.start();
   // The clock starts when the group is joined: from then on the worker only consumes.
   while (!worker.isReady()) await new Promise((r) => setTimeout(r, 2));
-  const profiler = PROFILE_DIR === undefined ? undefined : new Session();
+  const profiler = PROFILE_DIR === undefined || !profile ? undefined : new Session();
   if (profiler !== undefined) {
     profiler.connect();
     await profiler.post('Profiler.enable');
@@ -138,7 +152,7 @@ async function run(name: string, admin: Admin, ingestTopic: string, processor: R
   const cpuStart = process.cpuUsage();
   const deadline = Date.now() + RUN_TIMEOUT_MS;
   let done = 0;
-  while (done < RECORDS && Date.now() < deadline) {
+  while (done < records && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
     done = await committed(admin, groupId, ingestTopic);
   }
@@ -170,6 +184,8 @@ async function main(): Promise<void> {
   const topics = {
     ingestWorker: `${id}.ingest-worker`,
     ingestPass: `${id}.ingest-pass`,
+    warmWorker: `${id}.warm-worker`,
+    warmPass: `${id}.warm-pass`,
     passOut: `${id}.passthrough-out`,
     held: `${id}.held`,
     deadLetter: `${id}.deadletter`,
@@ -182,11 +198,13 @@ async function main(): Promise<void> {
     await ensureTopics(admin, [
       ...projectTopicSpecs({ ingest: topics.ingestWorker, held: topics.held, deadLetter: topics.deadLetter, audit: topics.audit, regionTopics: [topics.eu, topics.us] }, PARTITIONS),
       ...projectTopicSpecs({ ingest: topics.ingestPass, held: `${id}.unused-h`, deadLetter: `${id}.unused-d`, audit: `${id}.unused-a`, regionTopics: [topics.passOut] }, PARTITIONS),
+      ...[topics.warmWorker, topics.warmPass].map((topic) => ({ topic, numPartitions: PARTITIONS, configEntries: { 'message.timestamp.type': 'LogAppendTime' } })),
     ]);
     all.push(`${id}.unused-h`, `${id}.unused-d`, `${id}.unused-a`);
 
     const producedAt = performance.now();
-    const avgBytes = await produceAll(admin, [topics.ingestWorker, topics.ingestPass]);
+    const avgBytes = await produceAll([topics.ingestWorker, topics.ingestPass], RECORDS);
+    if (WARMUP > 0) await produceAll([topics.warmWorker, topics.warmPass], WARMUP);
     process.stderr.write(`produced ${RECORDS} records (avg ${Math.round(avgBytes)} B) to two ingest topics in ${((performance.now() - producedAt) / 1000).toFixed(1)} s\n`);
 
     const passthrough: RecordProcessor = {
@@ -206,50 +224,55 @@ async function main(): Promise<void> {
     doc.setIn(['regions', 'us', 'topic'], topics.us);
     const policyFile = join(dir, 'policy.yaml');
     writeFileSync(policyFile, doc.toString());
-    const policy = await loadPolicy(policyFile);
-    const verifier = createTokenVerifier({
+    // The policy worker's own set-up (services/policy-worker/main.ts), with the bench's topics.
+    const maxRecordBytes = 1_000_000;
+    const setup: ProcessorSetup = {
+      policyBytes: readFileSync(policyFile),
+      policySource: policyFile,
       issuer,
       audience: env['TRACEFENCE_OIDC_AUDIENCE'] ?? DEV_BROKER_AUDIENCE,
-      jwks: await discoverJwks(issuer, { allowInsecureLoopback: true }),
-    });
-    const scrubbers = createTenantScrubbers(policy, randomBytes(32));
-    const maxRecordBytes = 1_000_000;
-    const real = createRecordProcessor({
-      policy,
-      verifier,
-      traceCodec: createCodec('reasoning-trace', { maxBytes: maxRecordBytes }),
-      heldCodec: createCodec('held-trace', { maxBytes: 4 * maxRecordBytes }),
-      deadLetterCodec: createCodec('dead-letter'),
-      auditCodec: createCodec('audit-event'),
-      scrubberFor: scrubbers.scrubberFor,
-      maskingOpsFor: scrubbers.maskingOpsFor,
+      algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'],
+      clockSkewSec: 30,
+      requiredTyp: 'at+jwt',
+      pseudonymKey: randomBytes(32),
       topics: { held: topics.held, deadLetter: topics.deadLetter, audit: topics.audit },
       maxRecordBytes,
-    });
+    };
+    const local = THREADS > 0 ? undefined : await buildRecordProcessor(setup);
+    const real: ChunkProcessor =
+      local === undefined
+        ? await createProcessorPool({ size: THREADS, factory: new URL('../services/policy-worker/processor-setup.ts', import.meta.url), config: setup, logger })
+        : inProcessChunks(local.processor);
+    const pass = inProcessChunks(passthrough);
 
-    const pass = await run('passthrough', admin, topics.ingestPass, passthrough);
-    const work = await run('worker', admin, topics.ingestWorker, real);
-    verifier.close();
+    if (WARMUP > 0) {
+      await run('warmup-passthrough', admin, topics.warmPass, pass, WARMUP, false);
+      await run('warmup-worker', admin, topics.warmWorker, real, WARMUP, false);
+    }
+    const passRun = await run('passthrough', admin, topics.ingestPass, pass, RECORDS, true);
+    const work = await run('worker', admin, topics.ingestWorker, real, RECORDS, true);
+    await real.close();
+    local?.close();
 
     const sorted = [...work.latenciesMs].sort((a, b) => a - b);
-    const ratio = work.perSecond / pass.perSecond;
+    const ratio = work.perSecond / passRun.perSecond;
     const line = (r: RunResult): string => `${r.name.padEnd(12)} ${String(r.records).padStart(6)} records in ${r.seconds.toFixed(2).padStart(6)} s = ${Math.round(r.perSecond).toString().padStart(6)} records/s (process CPU ${r.cpuSeconds.toFixed(2)} s)`;
     const load = loadavg()[0] ?? 0;
     const report = [
-      `policy worker benchmark: ${RECORDS} traces of ~${Math.round(avgBytes)} B, ${PARTITIONS} partitions, ${PER_TX} records per transaction, broker ${brokers.join(',')}`,
-      line(pass),
+      `policy worker benchmark: ${RECORDS} traces of ~${Math.round(avgBytes)} B, ${PARTITIONS} partitions (${CONCURRENT} in work at once), ${PER_TX} records per transaction, ${THREADS} processing thread(s), ${WARMUP} warm-up records per side, broker ${brokers.join(',')}`,
+      line(passRun),
       line(work),
       `ratio worker/passthrough: ${ratio.toFixed(2)} (goal >= 0.80)${ratio >= 0.8 ? '' : '  BELOW GOAL'}`,
       `worker processing per record: p50 ${percentile(sorted, 50).toFixed(3)} ms, p99 ${percentile(sorted, 99).toFixed(3)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms (${sorted.length} samples)`,
-      `time in the processor: worker ${(sum(work.latenciesMs) / 1000).toFixed(2)} s of ${work.seconds.toFixed(2)} s; passthrough ${(sum(pass.latenciesMs) / 1000).toFixed(2)} s of ${pass.seconds.toFixed(2)} s`,
+      `time in the processor: worker ${(sum(work.latenciesMs) / 1000).toFixed(2)} s of ${work.seconds.toFixed(2)} s; passthrough ${(sum(passRun.latenciesMs) / 1000).toFixed(2)} s of ${passRun.seconds.toFixed(2)} s`,
       `peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB; host: ${cpus().length} CPUs, load average ${load.toFixed(1)} (figures are noisy on a loaded host)`,
     ];
-    if (pass.records < RECORDS || work.records < RECORDS) report.push(`note: a run hit the ${RUN_TIMEOUT_MS} ms bound before finishing; its rate is over the records it did`);
+    if (passRun.records < RECORDS || work.records < RECORDS) report.push(`note: a run hit the ${RUN_TIMEOUT_MS} ms bound before finishing; its rate is over the records it did`);
     process.stdout.write(`${report.join('\n')}\n`);
   } finally {
     clearInterval(rssTimer);
     await admin.deleteTopics({ topics: all, timeout: 10_000 }).catch(() => undefined);
-    await admin.deleteGroups([`${id}-passthrough`, `${id}-worker`]).catch(() => undefined);
+    await admin.deleteGroups(groups).catch(() => undefined);
     await admin.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -15,19 +15,19 @@
  *   TRACEFENCE_SESSION_TIMEOUT_MS   consumer group session timeout (default 30000)
  *   TRACEFENCE_TRANSACTION_TIMEOUT_MS   producer transaction timeout (default 30000)
  *   TRACEFENCE_HTTP_PORT            metrics and health (default 9464; 0 = any free port)
+ *   TRACEFENCE_PROCESSING_THREADS   worker threads that process records (default 1; 0 = the Kafka thread)
+ *   TRACEFENCE_PARTITIONS_CONCURRENTLY   partitions in work at once (default 2)
  */
 import { hostname } from 'node:os';
-import { createCodec } from '../shared/avro/index.js';
 import { EnvReader, type Env } from '../shared/config.js';
 import { describeError, TracefenceError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { createMetricsRegistry, readConfigOrRefuse, runUntilSignal, startOpsServer, type Closable } from '../shared/service-runtime.js';
-import { loadPolicy } from '../policy/load-policy.js';
-import { createIssuerTokenVerifier } from '../policy/token-verifier.js';
 import { createPolicyWorker } from './policy-worker.js';
 import { createPolicyWorkerMetrics } from './policy-worker-metrics.js';
-import { createRecordProcessor } from './record-processor.js';
-import { createTenantScrubbers } from './tenant-scrubbers.js';
+import { createProcessorPool, inProcessChunks, type ChunkProcessor } from './processor-pool.js';
+import { readPolicyBytes } from '../policy/load-policy.js';
+import { buildRecordProcessor, type ProcessorSetup } from './processor-setup.js';
 
 export function readPolicyWorkerConfig(env: Env) {
   const r = new EnvReader(env);
@@ -56,6 +56,8 @@ export function readPolicyWorkerConfig(env: Env) {
     httpPort: r.int('TRACEFENCE_HTTP_PORT', 9464, 0, 65535),
     sessionTimeoutMs: r.int('TRACEFENCE_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
     transactionTimeoutMs: r.int('TRACEFENCE_TRANSACTION_TIMEOUT_MS', 30_000, 1_000, 900_000),
+    processingThreads: r.int('TRACEFENCE_PROCESSING_THREADS', 1, 0, 16),
+    partitionsConcurrently: r.int('TRACEFENCE_PARTITIONS_CONCURRENTLY', 2, 1, 64),
   });
 }
 
@@ -66,29 +68,30 @@ async function main(): Promise<void> {
   const components: Closable[] = [];
   const shutdown = runUntilSignal(logger, () => components);
   try {
-    const policy = await loadPolicy(config.policyFile);
-    const verifier = await createIssuerTokenVerifier({
+    const setup: ProcessorSetup = {
+      policyBytes: await readPolicyBytes(config.policyFile),
+      policySource: config.policyFile,
       issuer: config.issuer,
       audience: config.audience,
       algorithms: config.algorithms,
       clockSkewSec: config.clockSkewSec,
       requiredTyp: 'at+jwt', // RFC 9068: an ID token or other JWT from the issuer is not an access token
-    });
-    const scrubbers = createTenantScrubbers(policy, config.pseudonymKey);
-    const processor = createRecordProcessor({
-      policy,
-      verifier,
-      traceCodec: createCodec('reasoning-trace', { maxBytes: config.maxRecordBytes }),
-      heldCodec: createCodec('held-trace', { maxBytes: 4 * config.maxRecordBytes }),
-      deadLetterCodec: createCodec('dead-letter'),
-      auditCodec: createCodec('audit-event'),
-      scrubberFor: scrubbers.scrubberFor,
-      maskingOpsFor: scrubbers.maskingOpsFor,
+      pseudonymKey: config.pseudonymKey,
       topics: config.topics,
       maxRecordBytes: config.maxRecordBytes,
-      // Error messages may quote record content: log the code or class name only.
-      onUnexpected: (err) => logger.error({ code: err instanceof TracefenceError ? err.code : err instanceof Error ? err.name : typeof err }, 'record dead-lettered after a processing fault'),
-    });
+    };
+    // Error messages may quote record content: log the code or class name only.
+    const onUnexpected = (err: unknown): void =>
+      logger.error({ code: err instanceof TracefenceError ? err.code : err instanceof Error ? err.name : typeof err }, 'record dead-lettered after a processing fault');
+    // Built here too when threads do the work: a bad policy or an unreachable issuer stops start-up with its own message.
+    const local = await buildRecordProcessor(setup, onUnexpected);
+    components.push({ name: 'token-verifier', close: async () => local.close() });
+    const policy = { version: local.policyVersion };
+    let processor: ChunkProcessor = inProcessChunks(local.processor);
+    if (config.processingThreads > 0) {
+      processor = await createProcessorPool({ size: config.processingThreads, factory: new URL('./processor-setup.ts', import.meta.url), config: setup, logger });
+      components.push({ name: 'processing-threads', close: processor.close });
+    }
     const registry = createMetricsRegistry('policy-worker');
     const worker = createPolicyWorker(
       {
@@ -99,11 +102,12 @@ async function main(): Promise<void> {
         maxRecordsPerTransaction: config.maxRecordsPerTransaction,
         transactionTimeoutMs: config.transactionTimeoutMs,
         sessionTimeoutMs: config.sessionTimeoutMs,
+        partitionsConsumedConcurrently: config.partitionsConcurrently,
       },
       { processor, metrics: createPolicyWorkerMetrics(registry), logger, onFatal: () => void shutdown('consumer stopped', 1) },
     );
     const ops = await startOpsServer(registry, { ready: worker.isReady, detail: () => ({ policyVersion: policy.version }) }, config.httpPort);
-    components.push({ name: 'ops-server', close: ops.close }, { name: 'token-verifier', close: async () => verifier.close() });
+    components.push({ name: 'ops-server', close: ops.close });
     await worker.start();
     components.push({ name: 'policy-worker', close: worker.close });
     logger.info({ policyVersion: policy.version, httpPort: ops.port, groupId: config.groupId }, 'policy worker running');

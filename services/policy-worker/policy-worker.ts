@@ -3,10 +3,16 @@
  * every outcome (region/held/dead-letter record + audit event) and the consumed offsets in ONE
  * Kafka transaction (invariant 4). A crash aborts the open transaction; the records are
  * consumed again and nothing appears twice downstream for read_committed consumers.
+ *
+ * Processing may run in other threads (processor-pool.ts) and several partitions may be in
+ * work at once; transactions still run one at a time (one transactional producer), and each
+ * partition's chunks commit in offset order because kafkajs hands a partition to one batch at
+ * a time and a batch returns only after its last transaction settled.
  */
 import { createKafka, type Admin, type Consumer, type KafkaMessage, type Producer } from '../shared/kafka/kafka-client.js';
 import { describeError, TracefenceError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { inProcessChunks, type ChunkProcessor } from './processor-pool.js';
 import type { IngestRecord, Outcome, OutboundRecord, RecordProcessor } from './record-processor.js';
 import type { PolicyWorkerMetrics } from './policy-worker-metrics.js';
 
@@ -20,10 +26,16 @@ export interface PolicyWorkerOptions {
   maxRecordsPerTransaction: number;
   transactionTimeoutMs: number;
   sessionTimeoutMs: number;
+  /**
+   * Partitions whose batches are in work at once (default 1). Above 1, one partition's records
+   * are processed while another's transaction is on the wire.
+   */
+  partitionsConsumedConcurrently?: number;
 }
 
 export interface PolicyWorkerDeps {
-  processor: RecordProcessor;
+  /** A processor run in this thread, or a chunk processor (e.g. a pool of processing threads). */
+  processor: RecordProcessor | ChunkProcessor;
   metrics: PolicyWorkerMetrics;
   logger: Logger;
   /** Called when the consumer stopped for good (kafkajs will not restart it): the process should exit. */
@@ -59,7 +71,8 @@ type CommitResult = { ok: true } | { ok: false; err: unknown };
 class TransactionOutcomeUnknown extends Error {}
 
 export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWorkerDeps): PolicyWorker {
-  const { processor, metrics, logger } = deps;
+  const { metrics, logger } = deps;
+  const chunks: ChunkProcessor = 'processChunk' in deps.processor ? deps.processor : inProcessChunks(deps.processor);
   const kafka = createKafka({ brokers: options.brokers, clientId: 'tracefence-policy-worker' }, logger);
   const newProducer = (): Producer =>
     kafka.producer({
@@ -84,6 +97,13 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
   });
   let running = false;
   let closed = false;
+  /** Transactions (and producer replacement) one at a time: they share one transactional producer. */
+  let txQueue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = txQueue.then(work, work);
+    txQueue = run.catch(() => undefined);
+    return run;
+  };
 
   /**
    * Replaces the producer after a transaction ended in an unknown state (kafkajs leaves its
@@ -100,9 +120,8 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
     await probe.abort(); // nothing was added: no request, back to ready
   }
 
-  /** After an unknown outcome: continue from what the broker says was committed. */
+  /** After an unknown outcome (the producer was already replaced): continue from what the broker says was committed. */
   async function recover(topic: string, partition: number): Promise<void> {
-    await resetProducer();
     const [group] = await admin.fetchOffsets({ groupId: options.groupId, topics: [topic] });
     const committed = group?.partitions.find((p) => p.partition === partition)?.offset;
     if (committed !== undefined && committed !== '-1') consumer.seek({ topic, partition, offset: committed });
@@ -128,7 +147,11 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
         // A failed commit may still have committed; only a transaction we aborted ourselves is known.
         let aborted = false;
         if (!ending) aborted = await tx.abort().then(() => true, () => false);
-        if (!aborted) throw new TransactionOutcomeUnknown(describeError(err), { cause: err });
+        if (!aborted) {
+          // Replace the producer before the next transaction (of any partition) may start.
+          await resetProducer();
+          throw new TransactionOutcomeUnknown(describeError(err), { cause: err });
+        }
         if (attempt >= 5 || !RETRIABLE_TXN.test(describeError(err))) throw err;
         logger.warn({ attempt, err: describeError(err) }, 'transaction retried');
         await new Promise((r) => setTimeout(r, 50 * 2 ** attempt + Math.random() * 50));
@@ -158,6 +181,7 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
       });
       await consumer.run({
         autoCommit: false,
+        partitionsConsumedConcurrently: Math.max(1, options.partitionsConsumedConcurrently ?? 1),
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const lag = Number(batch.offsetLag());
@@ -181,12 +205,11 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
             const chunk = messages.slice(i, i + options.maxRecordsPerTransaction);
             const last = chunk[chunk.length - 1];
             if (last === undefined) continue;
+            const processed = await chunks.processChunk(chunk.map((m) => toIngestRecord(topic, partition, m)));
             const outbound: OutboundRecord[] = [];
             const outcomes: Outcome[] = [];
-            for (const m of chunk) {
-              const end = metrics.latency.startTimer();
-              const outcome = await processor.process(toIngestRecord(topic, partition, m));
-              end();
+            for (const { outcome, seconds } of processed) {
+              metrics.latency.observe(seconds);
               outcomes.push(outcome);
               for (const r of outcome.records) outbound.push(r);
             }
@@ -194,7 +217,7 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
             // Revoked while processing: leave the chunk to the partition's next owner.
             if (!isRunning() || isStale()) return;
             // The promise never rejects (an unhandled rejection would stop the process): it reports.
-            previous = commitTransaction(outbound, topic, partition, (BigInt(last.offset) + 1n).toString()).then(
+            previous = serially(() => commitTransaction(outbound, topic, partition, (BigInt(last.offset) + 1n).toString())).then(
               async (): Promise<CommitResult> => {
                 resolveOffset(last.offset);
                 metrics.consumed.inc(chunk.length);

@@ -157,15 +157,18 @@ export function parsePolicy(text: string, source: string): Policy {
   return parsePolicyBytes(Buffer.from(text, 'utf8'), source);
 }
 
-/** Reads the policy file; the version hash covers the exact bytes on disk. */
-export async function loadPolicy(path: string): Promise<Policy> {
-  let bytes: Buffer;
+/** The policy file's exact bytes (the version hash covers them); POLICY_INVALID when unreadable. */
+export async function readPolicyBytes(path: string): Promise<Buffer> {
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (err) {
     throw new ValidationError('POLICY_INVALID', path, [{ path: '(file)', message: `cannot read: ${(err as Error).message}` }]);
   }
-  return parsePolicyBytes(bytes, path);
+}
+
+/** Reads the policy file; the version hash covers the exact bytes on disk. */
+export async function loadPolicy(path: string): Promise<Policy> {
+  return parsePolicyBytes(await readPolicyBytes(path), path);
 }
 
 /** sha256 hex of the policy bytes: the policy version. */
@@ -173,7 +176,8 @@ export function policyVersionOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function parsePolicyBytes(bytes: Buffer, source: string): Policy {
+/** Parses and validates the policy file's bytes; `source` names the file in error messages. */
+export function parsePolicyBytes(bytes: Buffer, source: string): Policy {
   if (bytes.length > MAX_POLICY_BYTES) {
     throw new ValidationError('POLICY_INVALID', source, [{ path: '(file)', message: `larger than ${MAX_POLICY_BYTES} bytes` }]);
   }

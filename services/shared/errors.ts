@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   KAFKA_UNAVAILABLE: 'Kafka could not be reached or refused an operation (retriable).',
   SCAN_INPUT_INVALID: 'A scan input line is not a JSON object with string id and text.',
   INTERNAL: 'An unexpected internal fault.',
+  PROCESSING_THREAD_FAILED: 'A record-processing thread of the policy worker stopped or could not start; the records it held are not committed and are processed again (retriable).',
   AUTH_TOKEN_TYPE_MISMATCH: 'The token\'s typ header is not the required one (e.g. an ID token sent as an access token).',
   OTLP_REQUEST_INVALID: 'An OTLP export request could not be decoded or holds no acceptable span (HTTP 400; do not retry).',
   OTLP_MEDIA_TYPE_UNSUPPORTED: 'An OTLP export request has a content type or encoding other than protobuf/JSON and gzip/identity (HTTP 415).',

@@ -345,4 +345,10 @@ describe('policy worker on the local stack', () => {
     const consumed = text.split('\n').find((l) => l.startsWith('tracefence_policy_records_consumed_total'));
     assert.equal(Number(consumed?.split(' ').at(-1)), cases.length);
   });
+
+  test('SIGTERM: the worker closes its consumer, processing threads and producer, and exits 0', async () => {
+    const { code, signal } = await worker.kill('SIGTERM');
+    assert.equal(signal, null);
+    assert.equal(code, 0, worker.output().slice(-2000));
+  });
 });
