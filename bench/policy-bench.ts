@@ -16,14 +16,17 @@
  * both sides run untimed over a separate warm-up topic (BENCH_WARMUP_RECORDS), the worker with
  * the same processing threads it is then timed with, so neither side pays for JIT compilation
  * or first-use set-up inside its timed run (without it the worker's run alone carried it, and
- * the passthrough, run first, warmed the shared Kafka code for the worker).
+ * the passthrough, run first, warmed the shared Kafka code for the worker). Then BENCH_ROUNDS
+ * rounds (default 3) alternate the order of the two timed runs, each over its whole topic with a
+ * fresh consumer group; each side reports its median run, so load that drifts on a shared host
+ * (the broker and other work share the same cores) does not favour whichever side ran first.
  *
  * Environment: BENCH_RECORDS (default 10000), BENCH_RECORDS_PER_TX (default 500),
  * BENCH_PARTITIONS (default 3), BENCH_PARTITIONS_CONCURRENTLY (default 2, as the policy worker),
- * BENCH_THREADS (default 1, as the policy worker), BENCH_WARMUP_RECORDS (default 1000),
+ * BENCH_THREADS (default 1, as the policy worker), BENCH_WARMUP_RECORDS (default 1000), BENCH_ROUNDS (default 3),
  * BENCH_RUN_TIMEOUT_MS (default 35000),
- * BENCH_CPU_PROFILE_DIR (unset: no profile; set: a V8 CPU profile of each timed run, main thread,
- * written there as <run>.cpuprofile; read it with bench/policy/cpuprofile-summary.ts). Needs the local stack.
+ * BENCH_CPU_PROFILE_DIR (unset: no profile; set: a V8 CPU profile of each side's first timed run,
+ * main thread, written there as <run>.cpuprofile, e.g. worker-0.cpuprofile; read it with bench/policy/cpuprofile-summary.ts). Needs the local stack.
  */
 import { randomBytes } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
@@ -60,6 +63,7 @@ const PROFILE_DIR = process.env['BENCH_CPU_PROFILE_DIR'];
 const CONCURRENT = Number(process.env['BENCH_PARTITIONS_CONCURRENTLY'] ?? 2);
 const THREADS = Number(process.env['BENCH_THREADS'] ?? 1);
 const WARMUP = Number(process.env['BENCH_WARMUP_RECORDS'] ?? 1000);
+const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
 
 const logger = createLogger('policy-bench', 'warn', process.stderr);
 const kafka = createKafka({ brokers, clientId: 'policy-bench' }, logger);
@@ -249,8 +253,33 @@ async function main(): Promise<void> {
       await run('warmup-passthrough', admin, topics.warmPass, pass, WARMUP, false);
       await run('warmup-worker', admin, topics.warmWorker, real, WARMUP, false);
     }
-    const passRun = await run('passthrough', admin, topics.ingestPass, pass, RECORDS, true);
-    const work = await run('worker', admin, topics.ingestWorker, real, RECORDS, true);
+    // Rounds alternate the order (passthrough first, then worker first, ...): a host whose load
+    // drifts during the bench then biases neither side. Each run reads its topic from the start
+    // with a fresh group. The reported run of each side is its median by rate.
+    const passRuns: RunResult[] = [];
+    const workRuns: RunResult[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const runPass = async (): Promise<void> => {
+        passRuns.push(await run(`passthrough-${round}`, admin, topics.ingestPass, pass, RECORDS, round === 0));
+      };
+      const runWork = async (): Promise<void> => {
+        workRuns.push(await run(`worker-${round}`, admin, topics.ingestWorker, real, RECORDS, round === 0));
+      };
+      if (round % 2 === 0) {
+        await runPass();
+        await runWork();
+      } else {
+        await runWork();
+        await runPass();
+      }
+    }
+    const median = (runs: RunResult[], name: string): RunResult => {
+      const m = [...runs].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(runs.length / 2)];
+      if (m === undefined) throw new Error('no run');
+      return { ...m, name };
+    };
+    const passRun = median(passRuns, 'passthrough');
+    const work = median(workRuns, 'worker');
     await real.close();
     local?.close();
 
@@ -262,6 +291,7 @@ async function main(): Promise<void> {
       `policy worker benchmark: ${RECORDS} traces of ~${Math.round(avgBytes)} B, ${PARTITIONS} partitions (${CONCURRENT} in work at once), ${PER_TX} records per transaction, ${THREADS} processing thread(s), ${WARMUP} warm-up records per side, broker ${brokers.join(',')}`,
       line(passRun),
       line(work),
+      `all rounds (records/s): passthrough ${passRuns.map((r) => Math.round(r.perSecond)).join(', ')}; worker ${workRuns.map((r) => Math.round(r.perSecond)).join(', ')} (median of each reported)`,
       `ratio worker/passthrough: ${ratio.toFixed(2)} (goal >= 0.80)${ratio >= 0.8 ? '' : '  BELOW GOAL'}`,
       `worker processing per record: p50 ${percentile(sorted, 50).toFixed(3)} ms, p99 ${percentile(sorted, 99).toFixed(3)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms (${sorted.length} samples)`,
       `time in the processor: worker ${(sum(work.latenciesMs) / 1000).toFixed(2)} s of ${work.seconds.toFixed(2)} s; passthrough ${(sum(passRun.latenciesMs) / 1000).toFixed(2)} s of ${passRun.seconds.toFixed(2)} s`,
