@@ -84,6 +84,57 @@ function ipv4RightBoundary(text: string, e: number): boolean {
   return rightBoundary(text, e);
 }
 
+/**
+ * True when `p` continues a sequence of digit groups (`1234 5678 |9012`, `1234-5678-|9012`:
+ * tracking and account numbers): a space or '-' before it, and before that a token of digits,
+ * '-' and parentheses only. A token with anything else in it (`r875`, `#258807`,
+ * `ORD-2020-566597`, a version `9.9.3.925`, a date `26.10.1993`) is another token.
+ */
+function continuesDigitGroups(text: string, p: number): boolean {
+  if (p < 2) return false;
+  const sep = text.charCodeAt(p - 1);
+  if ((sep !== 32 && sep !== 45) || !isDigit(text.charCodeAt(p - 2))) return false;
+  const limit = Math.max(0, p - 64);
+  for (let q = p - 2; q >= limit; q--) {
+    const c = text.charCodeAt(q);
+    if (c === 32 || c === 9 || c === 10 || c === 13) return true;
+    if (!(isDigit(c) || c === 45 || c === 40 || c === 41)) return false;
+  }
+  return true;
+}
+
+/** End of a card number starting at `p` (a run of `len` digits there), or -1. */
+function cardAt(text: string, p: number, len: number): number {
+  if (len >= 12 && len <= 19) {
+    const e = p + len;
+    return rightBoundary(text, e) && cardValid(text.slice(p, e)) ? e : -1;
+  }
+  if (len !== 4) return -1;
+  const m = stick(CARD_GROUPED, text, p);
+  if (m === null) return -1;
+  let e = p + m[0].length;
+  let d = m[0].replace(/[ -]/g, '');
+  if (!(rightBoundary(text, e) && cardValid(d)) && d.length === 19) {
+    e -= 4;
+    d = d.slice(0, 16);
+  }
+  return rightBoundary(text, e) && cardValid(d) ? e : -1;
+}
+
+/** End of a US SSN starting at `p` (a run of `len` digits there), or -1. */
+function ssnAt(text: string, p: number, len: number): number {
+  if (len === 3) {
+    const m = stick(SSN, text, p);
+    if (m === null) return -1;
+    const e = p + m[0].length;
+    const d = m[0].replace(/[- .]/g, '');
+    const needsContext = m[1] === '.' || isPublishedSampleSsn(d);
+    return rightBoundary(text, e) && ssnValid(d) && (!needsContext || SSN_CONTEXT.test(contextBefore(text, p, 40))) ? e : -1;
+  }
+  if (len === 9 && rightBoundary(text, p + 9) && ssnValid(text.slice(p, p + 9)) && SSN_CONTEXT.test(contextBefore(text, p, 40))) return p + 9;
+  return -1;
+}
+
 function digitRun(text: string, p: number): number {
   let j = p;
   while (j < text.length && isDigit(text.charCodeAt(j))) j++;
@@ -120,48 +171,38 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDe
   const phone = enabled.has('PHONE_NUMBER');
 
   /** `runDigits`: digits left in the run from `p`; each type needs a minimum, checked first. */
-  function tryAt(text: string, p: number, runDigits: number, out: Candidate[]): number {
+  /**
+   * Start of the first digit group inside (p, e), after a space or '-', that begins a valid card or
+   * SSN (of the enabled types), or -1.
+   */
+  function validatedInside(text: string, p: number, e: number): number {
+    if (!card && !ssn) return -1;
+    for (let g = p + 1; g < e; g++) {
+      const sep = text.charCodeAt(g - 1);
+      if ((sep !== 32 && sep !== 45) || !isDigit(text.charCodeAt(g))) continue;
+      const len = digitRun(text, g);
+      if ((card && cardAt(text, g, len) > g) || (ssn && ssnAt(text, g, len) > g)) return g;
+    }
+    return -1;
+  }
+
+  /** `afterMatch`: the character before `p` directly follows a number found in this region. */
+  function tryAt(text: string, p: number, runDigits: number, afterMatch: boolean, out: Candidate[]): number {
     const first = text.charCodeAt(p);
     if (isDigit(first)) {
       const len = digitRun(text, p);
       if (card && runDigits >= 12) {
-        if (len >= 12 && len <= 19) {
-          const e = p + len;
-          if (rightBoundary(text, e) && cardValid(text.slice(p, e))) {
-            out.push({ type: 'CREDIT_CARD', start: p, end: e, priority: PRIORITY.validated });
-            return e;
-          }
-        } else if (len === 4) {
-          const m = stick(CARD_GROUPED, text, p);
-          if (m !== null) {
-            let e = p + m[0].length;
-            let d = m[0].replace(/[ -]/g, '');
-            if (!(rightBoundary(text, e) && cardValid(d)) && d.length === 19) {
-              e -= 4;
-              d = d.slice(0, 16);
-            }
-            if (rightBoundary(text, e) && cardValid(d)) {
-              out.push({ type: 'CREDIT_CARD', start: p, end: e, priority: PRIORITY.validated });
-              return e;
-            }
-          }
+        const e = cardAt(text, p, len);
+        if (e > p) {
+          out.push({ type: 'CREDIT_CARD', start: p, end: e, priority: PRIORITY.validated });
+          return e;
         }
       }
       if (ssn && runDigits >= 9) {
-        if (len === 3) {
-          const m = stick(SSN, text, p);
-          if (m !== null) {
-            const e = p + m[0].length;
-            const d = m[0].replace(/[- .]/g, '');
-            const needsContext = m[1] === '.' || isPublishedSampleSsn(d);
-            if (rightBoundary(text, e) && ssnValid(d) && (!needsContext || SSN_CONTEXT.test(contextBefore(text, p, 40)))) {
-              out.push({ type: 'US_SSN', start: p, end: p + m[0].length, priority: PRIORITY.validated });
-              return e;
-            }
-          }
-        } else if (len === 9 && rightBoundary(text, p + 9) && ssnValid(text.slice(p, p + 9)) && SSN_CONTEXT.test(contextBefore(text, p, 40))) {
-          out.push({ type: 'US_SSN', start: p, end: p + 9, priority: PRIORITY.validated });
-          return p + 9;
+        const e = ssnAt(text, p, len);
+        if (e > p) {
+          out.push({ type: 'US_SSN', start: p, end: e, priority: PRIORITY.validated });
+          return e;
         }
       }
       if (ip && len <= 3 && text.charCodeAt(p + len) === 46) {
@@ -177,9 +218,13 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDe
       }
     }
     // A phone number does not start inside a longer sequence of digit groups (tracking numbers).
-    const insideDigits = p >= 2 && (text.charCodeAt(p - 1) === 32 || text.charCodeAt(p - 1) === 45) && isDigit(text.charCodeAt(p - 2)) && first !== 43;
+    const insideDigits = !afterMatch && first !== 43 && continuesDigitGroups(text, p);
     if (phone && !insideDigits && runDigits >= 7) {
-      const e = matchPhone(text, p);
+      let e = matchPhone(text, p);
+      // A card or SSN right after a phone number is not part of it (+61 459 147 252 5517 9941 ...):
+      // the phone ends before the first group that starts one, which the scan finds next.
+      const validatedStart = e > p ? validatedInside(text, p, e) : -1;
+      if (validatedStart > 0) e = matchPhone(text, p, validatedStart - 1);
       if (e > p) {
         out.push({ type: 'PHONE_NUMBER', start: p, end: e, priority: PRIORITY.format });
         return e;
@@ -208,13 +253,15 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDe
     if (text.charCodeAt(e - 1) === 43) e--; // a '+' only starts a number
     if (digits < 7 && (digits < 4 || dots < 3)) return;
     let p = s;
+    let lastEnd = -1;
     let left = digits; // digits from p to the end of the run
     while (p < e) {
       const c = text.charCodeAt(p);
       const startable = isDigit(c) || c === 43 || c === 40;
       if (startable && leftBoundary(text, p) && (p === s || !isDigit(text.charCodeAt(p - 1)))) {
-        const end = tryAt(text, p, left, out);
+        const end = tryAt(text, p, left, lastEnd === p - 1, out);
         if (end > p) {
+          lastEnd = end;
           for (let i = p; i < end; i++) if (isDigit(text.charCodeAt(i))) left--;
           p = end;
           continue;

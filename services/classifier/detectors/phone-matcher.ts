@@ -17,8 +17,8 @@ function isSep(c: number): boolean {
   return c === 32 || c === 45 || c === 46 || c === 47; // space - . /
 }
 
-/** Reads up to MAX_GROUPS digit groups separated by single separators (parentheses allowed). */
-function readGroups(text: string, p: number): { plus: boolean; groups: Group[] } {
+/** Reads up to MAX_GROUPS digit groups separated by single separators (parentheses allowed), ending by `limit`. */
+function readGroups(text: string, p: number, limit: number): { plus: boolean; groups: Group[] } {
   let i = p;
   const plus = text.charCodeAt(i) === 43;
   if (plus) i++;
@@ -45,6 +45,7 @@ function readGroups(text: string, p: number): { plus: boolean; groups: Group[] }
       if (text.charCodeAt(j) !== 41 || (j - ds === 1 && !(plus && groups.length === 1))) break;
       j++;
     }
+    if (j > limit) break;
     groups.push({ start: groups.length === 0 ? p : i, end: j, digits: text.slice(ds, paren ? j - 1 : j), paren, sep });
     i = j;
   }
@@ -132,11 +133,11 @@ function quickReject(text: string, p: number): boolean {
  * PHONE_NUMBER at `p`: international numbers (leading + or 00, country rules for +1, +44, +49,
  * +33, +91, E.164 length otherwise) and national formats of North America, the UK, Germany,
  * France and India. Unformatted national digit runs need a context word (phone, call, ...).
- * Returns the end offset or -1.
+ * The number ends by `limit`. Returns the end offset or -1.
  */
-export function matchPhone(text: string, p: number): number {
+export function matchPhone(text: string, p: number, limit: number = text.length): number {
   if (quickReject(text, p)) return -1;
-  const { plus, groups } = readGroups(text, p);
+  const { plus, groups } = readGroups(text, p, limit);
   let total = 0;
   for (const g of groups) total += g.digits.length;
   if (total < 7) return -1; // shortest accepted number; most runs stop here without allocating

@@ -120,7 +120,24 @@ const LOOK_ALIKES: string[] = [
   'customer_id 4155552671 and 15.01.2024 and 2024.01.15',
   'postgres://user:${DB_PASSWORD}@db/x and https://user:***@host',
   'eyJhbGciOiJIUzI1NiJ9 alone is not a JWT',
+  'parcel 1234 5678 9012 3456 7890 and account 0012-3456-7890-1234',
 ];
+
+test('a number next to another token is still found; one inside a sequence of digit groups is not', () => {
+  // After a version, a date, an id with letters or '#', or a number found just before.
+  assertFinds('version 9.9.3.925 020 5310 1888 today', 'PHONE_NUMBER', '020 5310 1888');
+  assertFinds('born 26.10.1993 07417 139108', 'PHONE_NUMBER', '07417 139108');
+  assertFinds('ID #258807 962 883 3971', 'PHONE_NUMBER', '962 883 3971');
+  assertFinds('ref ORD-2020-566597 420-925-6021,', 'PHONE_NUMBER', '420-925-6021');
+  assertFinds('mobile +44 7067 734500 900-731-6182.', 'PHONE_NUMBER', '900-731-6182');
+  assertFinds('ref r875 01 51 40 95 54', 'PHONE_NUMBER', '01 51 40 95 54');
+  // A card or an SSN right after a phone number is not swallowed by it.
+  assertFinds('mobile +61 459 147 252 5517 9941 9530 0628 ok', 'CREDIT_CARD', '5517 9941 9530 0628');
+  assertFinds('mobile +61 459 147 252 5517 9941 9530 0628 ok', 'PHONE_NUMBER', '+61 459 147 252');
+  assertFinds('mobile +49 30 2514944 177 46 3600\n', 'US_SSN', '177 46 3600');
+  // Inside a run of pure digit groups (a tracking number) nothing is a phone number.
+  assert.deepEqual(found('tracking 9400 1809 4901 4952 6017 80'), []);
+});
 
 for (const text of LOOK_ALIKES) {
   test(`no finding in look-alike ${JSON.stringify(text).slice(0, 60)}`, () => {
