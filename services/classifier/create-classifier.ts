@@ -66,18 +66,22 @@ export function createClassifierWith(options: ClassifierOptions, internals: Scan
   const everyTypeEnabled = [...BUILTIN_TYPES, ...opts.customDetectors.map((d) => d.type), ...opts.keyNameRules.map((r) => r.type)].every((t) => enabled.has(t));
   const anyNeeds = detectors.some((d, i) => needs[i] !== 0 && !single.detectors.has(d));
 
+  // Per detector, its list in the single pass (filled by each scan), or undefined when it scans itself.
+  const passLists = detectors.map((d) => single.found.get(d));
+  const passRuns = single.detectors.size > 0;
+
   function scanText(text: string): Finding[] {
     if (typeof text !== 'string' || text.length < 3) return [];
-    const fromPass = single.detectors.size > 0 ? single.scan(text) : undefined;
-    const present = anyNeeds && DIGIT.test(text) ? TRIGGER_DIGIT : 0;
+    if (passRuns) single.scan(text);
+    const hasDigit = passRuns ? single.lastTextHadDigit() : DIGIT.test(text);
+    const present = anyNeeds && hasDigit ? TRIGGER_DIGIT : 0;
     const candidates: Candidate[] = [];
     for (let i = 0; i < detectors.length; i++) {
-      const d = detectors[i]!;
-      const passed = fromPass?.get(d);
+      const passed = passLists[i];
       if (passed !== undefined) {
         for (const c of passed) candidates.push(c);
       } else if ((needs[i]! & present) === needs[i]) {
-        d.scan(text, candidates);
+        detectors[i]!.scan(text, candidates);
       }
     }
     if (candidates.length === 0) return [];

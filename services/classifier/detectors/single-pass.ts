@@ -17,11 +17,15 @@ export interface SinglePassDetectors {
 
 export interface SinglePass {
   readonly detectors: ReadonlySet<Detector>;
+  /** Each detector's candidate list: the same arrays every scan refills. */
+  readonly found: ReadonlyMap<Detector, Candidate[]>;
   /**
    * Runs every detector of the pass over `text` and returns each one's candidates, exactly those
    * (and in the order) its own `scan` would append. The arrays are reused by the next call.
    */
   scan(text: string): ReadonlyMap<Detector, Candidate[]>;
+  /** Whether the text of the last scan had an ASCII digit (the IPv6 detector's trigger). */
+  lastTextHadDigit(): boolean;
 }
 
 // Per character (ASCII; any other character is in no class): a 2-bit word code for the word-start
@@ -31,13 +35,14 @@ const LETTER = 1;
 const DIGIT_1_3 = 2; // '1' and '3' start legacy Bitcoin addresses
 const OTHER_WORD = 3; // other digits and '_'
 const NUMBER = 4;
+const DIGIT = 8;
 // 65536 entries: a lookup without a range check first (only the first 128 are ever non-zero).
 const CLASS = new Uint8Array(65536);
 for (let c = 0; c < 128; c++) {
   const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
   const digit = c >= 48 && c <= 57;
   const word = letter ? LETTER : c === 49 || c === 51 ? DIGIT_1_3 : digit || c === 95 ? OTHER_WORD : NON_WORD;
-  CLASS[c] = word | (isNumberChar(c) ? NUMBER : 0);
+  CLASS[c] = word | (isNumberChar(c) ? NUMBER : 0) | (digit ? DIGIT : 0);
 }
 
 // Flags of the last five word codes (2 bits each, oldest first; before the text counts as
@@ -70,7 +75,8 @@ function createCodeUnitReader(): (text: string, room: number) => Uint16Array {
       units = new Uint16Array(2 ** Math.ceil(Math.log2(room)));
       bytes = Buffer.from(units.buffer);
     }
-    if (littleEndian) bytes.write(text, 0, 'utf16le');
+    // Buffer.write costs about 100 ns before it copies anything: short texts are copied by hand.
+    if (littleEndian && text.length > 32) bytes.write(text, 0, 'utf16le');
     else for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
     return units;
   };
@@ -182,9 +188,11 @@ export function createSinglePass(parts: SinglePassDetectors): SinglePass {
     let tri = 0; // folded last three characters
     let codes = 0; // word codes of the last five characters
     let run = 0; // length of the region of number characters ending here
+    let seen = 0; // every class met
     for (let i = 0; i < n + 2; i++) {
       const c = u[i]!;
       const k = CLASS[c]!;
+      seen |= k;
       tri = ((tri << 5) | (c & 31)) & 0x7fff;
       codes = ((codes << 2) | (k & 3)) & 0x3ff;
       const f = (keywords[tri]! | WORD_STARTS[codes]!) & flagsOn;
@@ -195,8 +203,10 @@ export function createSinglePass(parts: SinglePassDetectors): SinglePass {
       if (run >= shortestRegion && inRegion === 0) number!.region(text, i - run, i, numberOut);
       run = (run + 1) * inRegion;
     }
+    hadDigit = (seen & DIGIT) !== 0;
     return found;
   }
+  let hadDigit = false;
 
-  return { detectors: new Set(found.keys()), scan };
+  return { detectors: new Set(found.keys()), found, scan, lastTextHadDigit: () => hadDigit };
 }
