@@ -12,7 +12,7 @@
 import { createKafka, type Admin, type Consumer, type KafkaMessage, type Producer } from '../shared/kafka/kafka-client.js';
 import { describeError, TracefenceError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { inProcessChunks, type ChunkProcessor } from './processor-pool.js';
+import { inProcessChunks, type ChunkProcessor, type ProcessedRecord } from './processor-pool.js';
 import type { IngestRecord, Outcome, OutboundRecord, RecordProcessor } from './record-processor.js';
 import type { PolicyWorkerMetrics } from './policy-worker-metrics.js';
 
@@ -205,7 +205,14 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
             const chunk = messages.slice(i, i + options.maxRecordsPerTransaction);
             const last = chunk[chunk.length - 1];
             if (last === undefined) continue;
-            const processed = await chunks.processChunk(chunk.map((m) => toIngestRecord(topic, partition, m)));
+            let processed: ProcessedRecord[];
+            try {
+              processed = await chunks.processChunk(chunk.map((m) => toIngestRecord(topic, partition, m)));
+            } catch (err) {
+              // Let the previous chunk's transaction finish before the batch fails: none stays open behind it.
+              await previous;
+              throw err;
+            }
             const outbound: OutboundRecord[] = [];
             const outcomes: Outcome[] = [];
             for (const { outcome, seconds } of processed) {

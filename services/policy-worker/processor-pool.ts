@@ -96,6 +96,10 @@ interface Task {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** A thread is being started for this slot. */
+  starting: boolean;
+  /** Resolves when the slot's current thread has exited. */
+  exited: Promise<void>;
   /** The chunk this thread works on; one at a time, so a crash loses exactly one. */
   task: Task | undefined;
 }
@@ -136,15 +140,20 @@ export async function createProcessorPool(options: ProcessorPoolOptions): Promis
   const spawn = (slot?: Slot): Promise<Slot> =>
     new Promise<Slot>((resolve, reject) => {
       const worker = startThread(THREAD_ENTRY, { factory: options.factory.href, config: options.config });
-      const s: Slot = slot ?? { worker, ready: false, task: undefined };
+      let onExit = (): void => undefined;
+      const exited = new Promise<void>((r) => (onExit = r));
+      const s: Slot = slot ?? { worker, ready: false, starting: true, exited, task: undefined };
       s.worker = worker;
+      s.exited = exited;
       s.ready = false;
+      s.starting = true;
       let started = false;
       worker.on('message', (m: FromThread) => {
         switch (m.type) {
           case 'ready':
             started = true;
             s.ready = true;
+            s.starting = false;
             resolve(s);
             dispatch();
             return;
@@ -175,7 +184,9 @@ export async function createProcessorPool(options: ProcessorPoolOptions): Promis
         logger.error({ err: err instanceof Error ? err.name : typeof err }, 'processing thread failed');
       });
       worker.on('exit', (code) => {
+        onExit();
         s.ready = false;
+        s.starting = false;
         const task = s.task;
         s.task = undefined;
         if (!started) {
@@ -210,6 +221,8 @@ export async function createProcessorPool(options: ProcessorPoolOptions): Promis
   return {
     processChunk(records) {
       if (closing) return Promise.reject(threadFailed('the processing pool is closed'));
+      // Every replacement failed to start: fail now rather than queue forever.
+      if (slots.every((x) => !x.ready && !x.starting)) return Promise.reject(threadFailed('no processing thread is running'));
       return new Promise<ProcessedRecord[]>((resolve, reject) => {
         queue.push({ id: nextId++, records, resolve, reject });
         dispatch();
@@ -222,10 +235,10 @@ export async function createProcessorPool(options: ProcessorPoolOptions): Promis
       const timeout = options.closeTimeoutMs ?? 5000;
       await Promise.all(
         slots.map(async (s) => {
-          const exited = new Promise<void>((r) => s.worker.once('exit', () => r()));
+          if (!s.ready && !s.starting) return; // its thread is gone already
           s.worker.postMessage({ type: 'close' } satisfies ToThread);
           const timer = setTimeout(() => void s.worker.terminate(), timeout);
-          await exited;
+          await s.exited;
           clearTimeout(timer);
         }),
       );

@@ -10,6 +10,9 @@ import { createProcessorPool, type ChunkProcessor } from '../../services/policy-
 import type { IngestRecord } from '../../services/policy-worker/record-processor.js';
 import { TracefenceError } from '../../services/shared/errors.js';
 import { createLogger } from '../../services/shared/logger.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
 const factory = new URL('../helpers/test-processor-factory.ts', import.meta.url);
@@ -55,6 +58,16 @@ describe('processing thread pool', () => {
     pools.push(pool);
     await assert.rejects(pool.processChunk(records(['ok', 'retriable'])), (err: unknown) => err instanceof TracefenceError && err.code === 'AUTH_ISSUER_UNREACHABLE' && err.retriable);
     assert.equal((await pool.processChunk(records(['ok']))).length, 1);
+  });
+
+  test('when no replacement thread can start, chunks fail at once instead of waiting', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'tf-pool-')), 'fail');
+    const pool = await createProcessorPool({ size: 1, factory, config: { failSetupIfExists: marker }, logger });
+    pools.push(pool);
+    writeFileSync(marker, '');
+    await assert.rejects(pool.processChunk(records(['exit'])), isThreadFailure);
+    for (let i = 0; i < 100 && !logLines.some((l) => l.includes('replacement processing thread did not start')); i++) await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(pool.processChunk(records(['ok'])), isThreadFailure);
   });
 
   test('a set-up that fails stops the pool from starting', async () => {
