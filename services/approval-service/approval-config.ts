@@ -35,7 +35,7 @@ export function readApprovalConfig(env: Env) {
     port,
     publicUrl: r.url('TRACEFENCE_REVIEW_PUBLIC_URL', `http://127.0.0.1:${port === 0 ? 14080 : port}`),
     clientId: r.string('TRACEFENCE_REVIEW_CLIENT_ID', 'tracefence-review'),
-    scope: r.string('TRACEFENCE_REVIEW_SCOPE', 'openid profile groups traces:review'),
+    scope: r.string('TRACEFENCE_REVIEW_SCOPE', 'openid profile groups offline_access traces:review'),
     /** Scope every reviewer access token must carry (web sessions and the API). */
     requiredScope: r.string('TRACEFENCE_REVIEW_REQUIRED_SCOPE', 'traces:review'),
     sessionSecret: secretText,

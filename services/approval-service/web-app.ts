@@ -59,14 +59,53 @@ export function createWebRoutes(deps: WebDeps): WebRoutes {
     return config;
   };
 
-  /** The logged-in reviewer of this session, with the access token re-verified now. */
+  /**
+   * The logged-in reviewer of this session, with the access token re-verified now. An access token
+   * that no longer verifies (expired, typically) is renewed once with the session's refresh token.
+   */
   async function reviewerOf(session: Session | undefined): Promise<AuthenticatedReviewer | undefined> {
     if (session?.data.accessToken === undefined) return undefined;
     try {
       return await deps.auth.authenticate(session.data.accessToken);
     } catch (err) {
+      if (!(err instanceof TracefenceError && err.code === 'REVIEW_UNAUTHENTICATED')) throw err;
+    }
+    if (session.data.refreshToken === undefined || !(await refresh(session))) return undefined;
+    try {
+      return await deps.auth.authenticate(session.data.accessToken);
+    } catch (err) {
       if (err instanceof TracefenceError && err.code === 'REVIEW_UNAUTHENTICATED') return undefined;
       throw err;
+    }
+  }
+
+  /** Best effort: a refresh token outlives the session unless the issuer is told (RFC 7009). */
+  async function revoke(refreshToken: string | undefined): Promise<void> {
+    if (refreshToken === undefined) return;
+    try {
+      await oidc.tokenRevocation(await oidcConfig(), refreshToken, { token_type_hint: 'refresh_token' });
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.name : 'unknown' }, 'refresh token revocation failed; it expires on its own');
+    }
+  }
+
+  /** Renews the session's tokens with its refresh token; on refusal the session is logged out. */
+  async function refresh(session: Session): Promise<boolean> {
+    try {
+      const cfg = await oidcConfig();
+      const tokens = await oidc.refreshTokenGrant(cfg, session.data.refreshToken!, { resource: deps.login.resource });
+      session.data.accessToken = tokens.access_token;
+      // Rotated refresh tokens replace the old one; an issuer that does not rotate keeps it valid.
+      if (tokens.refresh_token !== undefined) session.data.refreshToken = tokens.refresh_token;
+      await sessions.save(session);
+      logger.info({ reviewer: session.data.reviewer?.subject }, 'reviewer access token renewed');
+      return true;
+    } catch (err) {
+      logger.info({ err: err instanceof Error ? err.name : 'unknown', reviewer: session.data.reviewer?.subject }, 'refresh token refused; the reviewer logs in again');
+      delete session.data.accessToken;
+      delete session.data.refreshToken;
+      await sessions.save(session);
+      return false;
     }
   }
 
@@ -118,6 +157,8 @@ export function createWebRoutes(deps: WebDeps): WebRoutes {
     const url = oidc.buildAuthorizationUrl(cfg, {
       redirect_uri: redirectUri,
       scope: deps.login.scope,
+      // Issuers grant offline_access (a refresh token) only when consent is asked for.
+      ...(deps.login.scope.split(' ').includes('offline_access') ? { prompt: 'consent' } : {}),
       code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
       state,
@@ -133,11 +174,13 @@ export function createWebRoutes(deps: WebDeps): WebRoutes {
       return;
     }
     let accessToken: string;
+    let refreshToken: string | undefined;
     try {
       const cfg = await oidcConfig();
       const current = new URL(url.pathname + url.search, base);
       const tokens = await oidc.authorizationCodeGrant(cfg, current, { pkceCodeVerifier: login.codeVerifier, expectedState: login.state });
       accessToken = tokens.access_token;
+      refreshToken = tokens.refresh_token;
     } catch (err) {
       logger.warn({ err: err instanceof Error ? err.name : 'unknown' }, 'authorization code exchange failed');
       sendHtml(res, 400, messagePage('Login failed', 'The identity provider did not complete the login.'));
@@ -146,7 +189,7 @@ export function createWebRoutes(deps: WebDeps): WebRoutes {
     const reviewer = await deps.auth.authenticate(accessToken);
     // A fresh session id after login (no session fixation), with a fresh CSRF token.
     await sessions.destroy(session);
-    const fresh = await sessions.create({ reviewer: { subject: reviewer.subject, name: null }, accessToken });
+    const fresh = await sessions.create({ reviewer: { subject: reviewer.subject, name: null }, accessToken, ...(refreshToken === undefined ? {} : { refreshToken }) });
     logger.info({ reviewer: reviewer.subject }, 'reviewer logged in');
     redirect(res, login.returnTo, { 'set-cookie': sessions.cookie(fresh) });
     void req;
@@ -195,6 +238,7 @@ export function createWebRoutes(deps: WebDeps): WebRoutes {
           if (session !== undefined) {
             if (!sameOrigin(req) || !csrfMatches(session.data.csrf, form.get('csrf'))) throw new TracefenceError('REVIEW_CSRF_INVALID', 'the form is stale; reload and try again');
             await sessions.destroy(session);
+            await revoke(session.data.refreshToken);
           }
           sendHtml(res, 200, messagePage('Logged out', 'You are logged out.'), { 'set-cookie': sessions.clearCookie() });
           return true;

@@ -12,6 +12,8 @@ export interface SessionData {
   /** Set once logged in. The access token stays server-side and is re-verified on every request. */
   reviewer?: { subject: string; name: string | null };
   accessToken?: string;
+  /** Granted with offline_access: renews the access token when it expires, so a reviewer stays logged in. */
+  refreshToken?: string;
   /** An authorization request in flight. */
   login?: { state: string; codeVerifier: string; returnTo: string; startedAtMs: number };
   flash?: { kind: 'ok' | 'error'; text: string };

@@ -13,9 +13,10 @@ import { chromium, type Browser } from 'playwright-core';
 import type { RunningApprovalService } from '../../services/approval-service/approval-service.js';
 import { startService, type ServiceProcess } from '../../services/demo/service-process.js';
 import { findLandings } from '../../services/demo/find-landing.js';
-import { devCredentials, repoRoot, s3Endpoint, serviceEnv, stack } from '../helpers/stack.js';
+import { devCredentials, issuerUrl, redisUrl, repoRoot, s3Endpoint, serviceEnv, stack } from '../helpers/stack.js';
 import { stackValue } from '../../infra/stack-env.js';
-import { approvalEnv, createApprovalRun, heldTrace, produceHeld, startInProcess, waitFor, type ApprovalRun } from '../helpers/approval-stack.js';
+import { Redis } from 'ioredis';
+import { approvalEnv, createApprovalRun, heldTrace, produceHeld, reviewerToken, startInProcess, waitFor, type ApprovalRun } from '../helpers/approval-stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PORT = Number(stackValue(stack, 'REVIEW_PORT'));
@@ -119,5 +120,34 @@ test('a reviewer logs in, sees the held trace with its reason, approves it, and 
   assert.equal(landings.length, 1);
   assert.equal(landings[0]?.bucket, bucket);
   assert.equal(landings[0]?.bucketLocation, 'eu-central-1');
+
+  // The access token expires (10 minutes at the issuer): the session renews it with its refresh
+  // token, and the reviewer stays logged in. Simulated by an expired token in the stored session.
+  const sessionCookie = (await context.cookies(BASE)).find((c) => c.name === 'tf_review_session');
+  assert.ok(sessionCookie);
+  const key = `${run.prefix}:review-session:${sessionCookie.value.split('.')[0]}`;
+  const redis = new Redis(redisUrl);
+  try {
+    const stored = JSON.parse((await redis.get(key)) ?? 'null') as { accessToken?: string; refreshToken?: string } | null;
+    assert.ok(stored?.refreshToken, 'the login granted a refresh token (offline_access)');
+    const firstRefresh = stored.refreshToken;
+    const expired = await reviewerToken('alice', ['reviewers:eu:acme'], { expiresInSec: -120 });
+    await redis.set(key, JSON.stringify({ ...stored, accessToken: expired }), 'KEEPTTL');
+    await page.goto(`${BASE}/`);
+    assert.ok(page.url().startsWith(BASE), `still on the review page, not sent to log in: ${page.url()}`);
+    assert.equal(await page.textContent('#reviewer'), 'alice');
+    const renewed = JSON.parse((await redis.get(key)) ?? 'null') as { accessToken?: string; refreshToken?: string } | null;
+    assert.ok(renewed?.accessToken !== undefined && renewed.accessToken !== expired, 'a new access token is stored');
+
+    // A refresh token the issuer refuses logs the reviewer out: back to the issuer to log in.
+    await redis.set(key, JSON.stringify({ ...renewed, accessToken: expired, refreshToken: `${firstRefresh}x` }), 'KEEPTTL');
+    await page.goto(`${BASE}/`);
+    await page.waitForURL((u) => u.toString().startsWith(issuerUrl), { timeout: 15_000 });
+    const loggedOut = JSON.parse((await redis.get(key)) ?? 'null') as { accessToken?: string; refreshToken?: string } | null;
+    assert.equal(loggedOut?.accessToken, undefined);
+    assert.equal(loggedOut?.refreshToken, undefined);
+  } finally {
+    redis.disconnect();
+  }
   await context.close();
 });
