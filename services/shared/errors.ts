@@ -37,7 +37,7 @@ export const ERROR_CODES = {
   BUCKET_ENCRYPTION_MISSING: 'A bucket lacks the default encryption its region policy requires; writes are stopped.',
   AUDIT_CHAIN_BROKEN: 'The last stored audit object of a region chain does not verify; the audit sink will not extend the chain (retriable, see docs/audit.md).',
   REVIEW_UNAUTHENTICATED: 'A reviewer request has no valid access token or session (HTTP 401).',
-  REVIEW_FORBIDDEN: 'The reviewer\'s groups do not cover the hold\'s region and tenant (HTTP 403).',
+  REVIEW_FORBIDDEN: 'The access token lacks the review scope, or the reviewer\'s groups do not cover the hold\'s region and tenant (HTTP 403).',
   REVIEW_SELF_APPROVAL: 'A reviewer tried to approve a trace their own identity sent (HTTP 403).',
   REVIEW_NOT_FOUND: 'No hold with this record id (HTTP 404).',
   REVIEW_ALREADY_DECIDED: 'The hold is already approved, rejected or expired (HTTP 409).',
