@@ -29,6 +29,19 @@ function assertSame(c: ReturnType<typeof pair>, texts: Iterable<string>): number
   return n;
 }
 
+/** `count` strings of `minLen` to `maxLen` characters, each drawn from one of the alphabets in turn. */
+function randomStrings(rng: () => number, alphabets: readonly string[], count: number, minLen: number, maxLen: number): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const alphabet = alphabets[k % alphabets.length]!;
+    const len = minLen + Math.floor(rng() * (maxLen - minLen + 1));
+    let s = '';
+    for (let i = 0; i < len; i++) s += alphabet[Math.floor(rng() * alphabet.length)];
+    out.push(s);
+  }
+  return out;
+}
+
 /** Pieces of `text` of 20-200 characters cut at spaces, as the policy worker sees message parts. */
 function shortPieces(text: string, rng: () => number): string[] {
   const out: string[] = [];
@@ -65,15 +78,7 @@ test('random strings over trigger characters: identical findings', () => {
     'passwordtokenkey=:"\' 0123456789_-',
     'the quick brown fox, ',
   ];
-  const texts: string[] = [];
-  for (let k = 0; k < 6000; k++) {
-    const alphabet = alphabets[k % alphabets.length]!;
-    const len = 3 + Math.floor(rng() * 120);
-    let s = '';
-    for (let i = 0; i < len; i++) s += alphabet[Math.floor(rng() * alphabet.length)];
-    texts.push(s);
-  }
-  assertSame(c, texts);
+  assertSame(c, randomStrings(rng, alphabets, 6000, 3, 122));
 });
 
 test('IPv6 shapes around the colon count check: identical findings', () => {
@@ -129,14 +134,7 @@ test('single pass: mixed case key words, keywords at both ends, characters that 
     // Characters whose low 5 or 7 bits equal those of ASCII trigger letters.
     'ĀŁŠŰƀ€😀ﬀ\u2028pPaAsS:=',
   ];
-  const texts: string[] = [];
-  for (let k = 0; k < 8000; k++) {
-    const alphabet = alphabets[k % alphabets.length]!;
-    const len = 1 + Math.floor(rng() * 90);
-    let s = '';
-    for (let i = 0; i < len; i++) s += alphabet[Math.floor(rng() * alphabet.length)];
-    texts.push(s);
-  }
+  const texts = randomStrings(rng, alphabets, 8000, 1, 90);
   const starts = ['password=hunter2x9', 'AKIAIOSFODNN7EXAMPLE', 'DE89 3704 0044 0532 0130 00', '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2', 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', '+44 20 7946 0958', 'Token: abc123def456ghi789'];
   for (const v of starts) texts.push(v, `x ${v}`, `${v} x`, v.slice(0, 3), v.slice(0, -1), `_${v}`, `Ł${v}Ł`);
   const found = assertSame(c, texts);
@@ -147,11 +145,7 @@ test('single pass: secret rules with keywords shorter than three characters stil
   const rules = [{ subtype: 'short_prefix', keywords: ['q'], pattern: /q[0-9]{6}/y }, { subtype: 'two', keywords: ['zz'], pattern: /zz-[a-z]{4}/y }];
   const alone = createSecretDetector(rules);
   const pass = createSinglePass({ secret: createSecretDetector(rules) });
-  const rng = createRng(8);
-  for (let k = 0; k < 3000; k++) {
-    let s = '';
-    const len = Math.floor(rng() * 40);
-    for (let i = 0; i < len; i++) s += 'qz-0123456789abcd '[Math.floor(rng() * 18)];
+  for (const s of randomStrings(createRng(8), ['qz-0123456789abcd '], 3000, 0, 39)) {
     const want: Candidate[] = [];
     alone.scan(s, want);
     const got = [...pass.scan(s).values()][0];
