@@ -66,19 +66,28 @@ for (let g = 0; g < 1 << 10; g++) {
  * The text's UTF-16 code units in a reused array: reading a typed array in the loop costs about
  * half of `charCodeAt` on every string, and the copy (Buffer's native UTF-16 writer) is cheap.
  */
+const MAX_KEPT_UNITS = 1 << 20;
+
 function createCodeUnitReader(): (text: string, room: number) => Uint16Array {
   let units = new Uint16Array(4096);
   let bytes = Buffer.from(units.buffer);
   const littleEndian = endianness() === 'LE';
   return (text: string, room: number): Uint16Array => {
+    let into = units;
+    let intoBytes = bytes;
     if (room > units.length) {
-      units = new Uint16Array(2 ** Math.ceil(Math.log2(room)));
-      bytes = Buffer.from(units.buffer);
+      into = new Uint16Array(2 ** Math.ceil(Math.log2(room)));
+      intoBytes = Buffer.from(into.buffer);
+      // Kept for the next texts up to 2 MB; a rare larger text gets an array of its own.
+      if (into.length <= MAX_KEPT_UNITS) {
+        units = into;
+        bytes = intoBytes;
+      }
     }
     // Buffer.write costs about 100 ns before it copies anything: short texts are copied by hand.
-    if (littleEndian && text.length > 32) bytes.write(text, 0, 'utf16le');
-    else for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
-    return units;
+    if (littleEndian && text.length > 32) intoBytes.write(text, 0, 'utf16le');
+    else for (let i = 0; i < text.length; i++) into[i] = text.charCodeAt(i);
+    return into;
   };
 }
 

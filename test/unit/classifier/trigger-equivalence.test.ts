@@ -156,3 +156,11 @@ test('single pass: secret rules with keywords shorter than three characters stil
   assert.equal(end.length, 1);
   assert.deepEqual([...pass.scan('abc q123456').values()][0], end);
 });
+
+test('single pass: a text longer than the kept code-unit buffer, then short ones again', () => {
+  const c = pair();
+  const tail = ' mail bob@example.com card 4111 1111 1111 1111 key AKIAIOSFODNN7EXAMPLE';
+  const texts = ['ann@example.org 10.0.0.7', `${'word 12 '.repeat(300_000)}${tail}`, 'password=hunter2x9 +44 20 7946 0958', tail];
+  assert.ok(texts[1]!.length > 2 ** 21);
+  assert.equal(assertSame(c, texts), 2 + 3 + 2 + 3);
+});
