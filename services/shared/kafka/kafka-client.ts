@@ -10,15 +10,24 @@ export interface KafkaConnection {
   clientId: string;
 }
 
+/**
+ * Broker answers kafkajs logs as errors on every attempt although they are routine and retried
+ * (the broker finishing the previous transaction, a coordinator loading): debug, not error. When
+ * retries run out, the caller gets the error and reports it.
+ */
+const ROUTINE_RETRIED = /another concurrent operation on the same transaction was ongoing|coordinator is loading/i;
+
 /** Route kafkajs logs into our structured logger at the matching level. */
-function kafkaLogCreator(logger: Logger | undefined) {
+export function kafkaLogCreator(logger: Logger | undefined) {
   return () =>
     ({ level, log }: LogEntry) => {
       if (logger === undefined) return;
       const { message, ...rest } = log;
       // Keep kafkajs detail but never whole payloads: only its own scalar fields.
       const fields = { kafka: rest.error === undefined ? undefined : String(rest.error), broker: rest['broker'] };
-      if (level === logLevel.ERROR) logger.error(fields, message);
+      const routine = ROUTINE_RETRIED.test(message) || (rest.error !== undefined && ROUTINE_RETRIED.test(String(rest.error)));
+      if (routine) logger.debug(fields, message);
+      else if (level === logLevel.ERROR) logger.error(fields, message);
       else if (level === logLevel.WARN) logger.warn(fields, message);
       else logger.debug(fields, message);
     };
