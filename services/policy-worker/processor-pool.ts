@@ -158,6 +158,8 @@ export async function createProcessorPool(options: ProcessorPoolOptions): Promis
             dispatch();
             return;
           case 'setup-failed':
+            // Not starting any more: from here on the slot counts as dead, before the thread's exit event.
+            s.starting = false;
             reject(threadFailed(`a processing thread could not build its processor (${m.label})`));
             return;
           case 'unexpected':
@@ -202,7 +204,7 @@ export async function createProcessorPool(options: ProcessorPoolOptions): Promis
         spawn(s).catch((err: unknown) => {
           // A replacement that cannot start leaves the slot dead; queued chunks go to the others or wait.
           logger.error({ err: err instanceof TracefenceError ? err.code : 'unknown' }, 'replacement processing thread did not start');
-          if (slots.every((x) => !x.ready)) for (const t of queue.splice(0)) t.reject(threadFailed('no processing thread is running'));
+          if (slots.every((x) => !x.ready && !x.starting)) for (const t of queue.splice(0)) t.reject(threadFailed('no processing thread is running'));
         });
       });
     });
