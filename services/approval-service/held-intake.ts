@@ -4,7 +4,7 @@
  * offset is committed only after Redis acknowledged the add. A record that cannot be decoded is
  * dead-lettered (the held topic is written by the policy worker only, so that is a bug to see).
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../shared/sha256.js';
 import type { Consumer, Producer } from '../shared/kafka/kafka-client.js';
 import { createKafka } from '../shared/kafka/kafka-client.js';
 import type { Codec, DeadLetter, HeldTrace, ReasoningTrace } from '../shared/avro/index.js';
@@ -108,7 +108,7 @@ export function createHeldIntake(o: HeldIntakeOptions, deps: HeldIntakeDeps): He
     await producer.send({
       topic: o.deadLetterTopic,
       acks: -1,
-      messages: [{ key: createHash('sha256').update(ref).digest('hex'), value: payload, headers: { [HEADERS.schema]: fingerprint, [HEADERS.reason]: code } }],
+      messages: [{ key: sha256Hex(ref), value: payload, headers: { [HEADERS.schema]: fingerprint, [HEADERS.reason]: code } }],
     });
   }
 

@@ -2,7 +2,7 @@
  * What the approval queue stores for one held trace (BullMQ job data, JSON): the masked trace
  * as Avro bytes, the findings summary, the hold reason and the review state. Nothing unmasked.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../shared/sha256.js';
 import type { HeldTrace } from '../shared/avro/index.js';
 
 export type HoldStatus = 'pending' | 'approved' | 'rejected' | 'expired';
@@ -82,7 +82,7 @@ export function queueNamesFor(regions: readonly string[]): string[] {
 
 /** A UUID-shaped id derived from its parts, so a replayed step yields the same audit event id. */
 export function deterministicId(...parts: readonly string[]): string {
-  const h = createHash('sha256').update(parts.join('\u0000')).digest('hex');
+  const h = sha256Hex(parts.join('\u0000'));
   // Version 8 (custom) UUID layout with the RFC 4122 variant.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -122,7 +122,7 @@ export function holdFromHeldTrace(
     heldAtMs,
     expiresAtMs: heldAtMs + ttlMs,
     trace: { schema: encodedTrace.fingerprint, payloadBase64: encodedTrace.payload.toString('base64') },
-    contentHash: createHash('sha256').update(encodedTrace.payload).digest('hex'),
+    contentHash: sha256Hex(encodedTrace.payload),
     source: { topic: source.topic, partition: source.partition, offset: source.offset },
     review: { status: 'pending', region: null, decidedAtMs: null, votes: [], audited: [], published: false, intent: null },
   };

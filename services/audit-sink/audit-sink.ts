@@ -10,7 +10,7 @@
  * The chain head is never trusted from memory across a rebalance or a failure: it is recovered
  * from the last object in the bucket.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Codec } from '../shared/avro/codec.js';
 import type { AuditEvent } from '../shared/avro/types.js';
 import { TracefenceError, describeError, isTracefenceError } from '../shared/errors.js';
@@ -132,7 +132,7 @@ export function createAuditSink(deps: AuditSinkDeps): AuditSink {
       maskingApplied: {},
       policyVersion: '',
       // The record is kept out of the chain (it could hold anything); its hash is evidence enough.
-      contentHash: createHash('sha256').update(message.value ?? Buffer.alloc(0)).digest('hex'),
+      contentHash: sha256Hex(message.value ?? Buffer.alloc(0)),
       bucket: null,
       objectKey: null,
       bucketLocation: null,

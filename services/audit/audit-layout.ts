@@ -6,7 +6,7 @@
  *   audit/<chain>/events/<firstSeq, 20 digits>.jsonl.gz     one chain entry per line
  *   audit/<chain>/checkpoints/<lastSeq, 20 digits>.json     one per events object
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../shared/sha256.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ChainEntry, Checkpoint } from './audit-chain.js';
 import { CHAIN_FORMAT_VERSION } from './audit-chain.js';
@@ -60,7 +60,7 @@ export function chainOfKey(key: string): string | undefined {
   return m?.[1];
 }
 
-export const sha256Hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+export { sha256Hex };
 
 export interface EncodedAuditObject {
   key: string;

@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto';
+import { sha256Bytes } from '../shared/sha256.js';
 
 /** Checksum algorithms used by the detectors; each takes the bare identifier (no separators). */
 
@@ -109,12 +109,7 @@ export function base58Decode(s: string): Uint8Array | undefined {
   return Uint8Array.from(bytes.reverse());
 }
 
-/** One-shot hash (Node >= 20.12) is about 2.5x cheaper than a Hash object for these 21-32 bytes. */
-const oneShot = typeof hash === 'function';
-
-function sha256(data: Uint8Array): Buffer {
-  return oneShot ? hash('sha256', data, 'buffer') : createHash('sha256').update(data).digest();
-}
+const sha256 = sha256Bytes;
 
 /** Base58Check as used by legacy Bitcoin addresses: 25 bytes, version 0x00 (P2PKH) or 0x05 (P2SH). */
 export function base58CheckAddressValid(s: string): boolean {

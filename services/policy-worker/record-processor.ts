@@ -3,7 +3,8 @@
  * plus one audit event. Pure apart from the injected verifier, so it is tested without Kafka;
  * the Kafka loop (policy-worker.ts) writes the outcome in one transaction with the offset.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '../shared/sha256.js';
 import type { AuditEvent, Codec, DeadLetter, HeldTrace, ReasoningTrace } from '../shared/avro/index.js';
 import { TracefenceError, type ErrorCode } from '../shared/errors.js';
 import { HEADERS, headerString, type HeaderValue } from '../shared/record-headers.js';
@@ -80,7 +81,7 @@ export interface RecordProcessor {
   process(record: IngestRecord): Promise<Outcome>;
 }
 
-const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+const sha256 = sha256Hex;
 
 const RECORD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TRACE_ID = /^[0-9a-f]{32}$/i;

@@ -4,7 +4,7 @@
  * frozen. The policy version is the sha256 of the exact file bytes, so any edit,
  * even a comment, yields a new version that is recorded on every decision.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../shared/sha256.js';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { ValidationError, type ValidationIssue } from '../shared/errors.js';
@@ -173,7 +173,7 @@ export async function loadPolicy(path: string): Promise<Policy> {
 
 /** sha256 hex of the policy bytes: the policy version. */
 export function policyVersionOf(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return sha256Hex(bytes);
 }
 
 /** Parses and validates the policy file's bytes; `source` names the file in error messages. */

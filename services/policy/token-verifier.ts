@@ -6,7 +6,7 @@
  * Every failure maps to its own TracefenceError code; only an unreachable issuer is
  * retriable. The token never appears in an error message; callers may log `tokenHash`.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../shared/sha256.js';
 import { allowInsecureRequests, discovery } from 'openid-client';
 import {
   createRemoteJWKSet,
@@ -137,7 +137,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (Buffer.byteLength(token, 'utf8') > o.maxTokenBytes) fail('AUTH_TOKEN_MALFORMED', `token is longer than ${o.maxTokenBytes} bytes`);
       if (!COMPACT_JWS.test(token)) fail('AUTH_TOKEN_MALFORMED', 'token is not a compact JWS (three base64url parts)');
 
-      const tokenHash = createHash('sha256').update(token).digest('hex');
+      const tokenHash = sha256Hex(token);
       const hit = cache.get(tokenHash);
       if (hit !== undefined) {
         checkTimes(hit, atMs);

@@ -3,7 +3,7 @@
  * an Avro object container file. Records stay as masked as the policy worker made them; the
  * encoder only drops headers that could carry credentials.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../shared/sha256.js';
 import { createGzip } from 'node:zlib';
 import avro from 'avsc';
 import type { Type } from 'avsc';
@@ -175,5 +175,5 @@ export async function encodeBatch(records: readonly SinkRecord[], format: SinkFo
     })());
     contentType = 'application/gzip';
   }
-  return { body, contentType, sha256: createHash('sha256').update(body).digest('hex'), traceIds };
+  return { body, contentType, sha256: sha256Hex(body), traceIds };
 }

@@ -2,7 +2,8 @@
  * Audit evidence for guard decisions: a GUARD_BLOCKED event on the audit topic whenever a
  * bucket is refused, saying what the bucket reported and what the region allows.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '../shared/sha256.js';
 import type { AuditEvent } from '../shared/avro/types.js';
 import type { GuardVerdict } from './bucket-location-guard.js';
 
@@ -43,7 +44,7 @@ export function guardBlockedEvent(v: GuardVerdict, policyVersion: string, nowMs 
     maskingApplied: {},
     policyVersion,
     // The facts the decision rests on, so the event can be checked against the bucket later.
-    contentHash: createHash('sha256').update(JSON.stringify({ reported: v.reported, allowed: v.allowed, reason: v.reasonCode })).digest('hex'),
+    contentHash: sha256Hex(JSON.stringify({ reported: v.reported, allowed: v.allowed, reason: v.reasonCode })),
     bucket: `${v.backend}://${v.bucket}`,
     objectKey: null,
     bucketLocation: `reported ${reported === '' ? '(unreadable)' : reported}; allowed ${v.allowed.join(',')}`,

@@ -7,6 +7,7 @@
  * drops the duplicates. STORED events are therefore at-least-once with stable ids.
  */
 import { createHash } from 'node:crypto';
+import { sha256Hex } from '../shared/sha256.js';
 import type { AuditEvent } from '../shared/avro/types.js';
 import { HEADERS } from '../shared/record-headers.js';
 import type { SinkRecord } from './batch-encoder.js';
@@ -66,7 +67,7 @@ export function storedFact(r: SinkRecord, topic: string, partition: number, trac
     recordId: recordId !== undefined && recordId !== '' ? recordId : `${topic}/${partition}/${r.offset.toString()}`,
     tenant: r.tenant ?? '',
     traceId,
-    contentHash: createHash('sha256').update(r.value).digest('hex'),
+    contentHash: sha256Hex(r.value),
     policyVersion: r.headers[HEADERS.policyVersion],
   };
 }
