@@ -1,6 +1,17 @@
 import { IBAN_LENGTHS, ibanValid } from '../checksums.js';
 import { type Candidate, type Detector, PRIORITY, TRIGGER_DIGIT, isAlnum, leftBoundary } from './detector.js';
 
+/** Registered IBAN length by country, indexed by countryIndex of the two letters; 0 = none. */
+const LENGTH_BY_COUNTRY = new Uint8Array(26 * 26 + 1);
+for (const [country, length] of Object.entries(IBAN_LENGTHS)) LENGTH_BY_COUNTRY[countryIndex(country.charCodeAt(0), country.charCodeAt(1))] = length;
+
+/** 0-675 for two ASCII letters of either case, 676 (no country) otherwise. */
+function countryIndex(a: number, b: number): number {
+  const x = (a | 32) - 97;
+  const y = (b | 32) - 97;
+  return x >= 0 && x < 26 && y >= 0 && y < 26 ? x * 26 + y : 26 * 26;
+}
+
 /** Two letters and two check digits: the only way an IBAN can start. */
 const START = /\b[A-Za-z]{2}\d{2}/g;
 
@@ -17,24 +28,26 @@ export interface IbanDetector extends Detector {
 export function createIbanDetector(): IbanDetector {
   function handle(text: string, s: number, out: Candidate[]): number {
     const resume = s + 4; // the length of a START match
-    const len = IBAN_LENGTHS[text.slice(s, s + 2).toUpperCase()];
-    if (len === undefined || !leftBoundary(text, s)) return resume;
-    // Collect exactly `len` alphanumerics, allowing one space after each group of four.
+    const len = LENGTH_BY_COUNTRY[countryIndex(text.charCodeAt(s), text.charCodeAt(s + 1))]!;
+    if (len === 0 || !leftBoundary(text, s)) return resume;
+    // Exactly `len` alphanumerics, allowing one space after each group of four: counted first,
+    // so the many hex strings that start like an IBAN (de89ab...) cost no string building.
     let i = s;
-    let compact = '';
-    while (i < text.length && compact.length < len) {
+    let count = 0;
+    while (i < text.length && count < len) {
       const c = text.charCodeAt(i);
       if (isAlnum(c)) {
-        compact += text[i];
+        count++;
         i++;
-      } else if (c === 32 && compact.length % 4 === 0 && i + 1 < text.length && isAlnum(text.charCodeAt(i + 1))) {
+      } else if (c === 32 && count % 4 === 0 && i + 1 < text.length && isAlnum(text.charCodeAt(i + 1))) {
         i++;
       } else {
         break;
       }
     }
-    if (compact.length !== len) return resume;
+    if (count !== len) return resume;
     if (i < text.length && isAlnum(text.charCodeAt(i))) return resume;
+    const compact = text.slice(s, i).replaceAll(' ', '');
     if (!ibanValid(compact)) return resume;
     out.push({ type: 'IBAN_CODE', start: s, end: i, priority: PRIORITY.validated });
     return i;

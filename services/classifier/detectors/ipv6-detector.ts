@@ -68,17 +68,30 @@ export function createIpv6Detector(colonCheck = true): Detector {
  * `13:28:19.093` stop here.
  */
 function plausibleShape(cand: string): boolean {
-  if (!/\d/.test(cand)) return false;
+  let digit = false;
   let groups = 0;
   let colons = 0;
-  for (const g of cand.split(':')) {
-    if (g.length > 0) groups++;
-    colons++;
+  let inGroup = false;
+  let dot = false;
+  let doubleColon = false;
+  for (let i = 0; i < cand.length; i++) {
+    const c = cand.charCodeAt(i);
+    if (c === 58) {
+      colons++;
+      if (i > 0 && cand.charCodeAt(i - 1) === 58) doubleColon = true;
+      inGroup = false;
+      continue;
+    }
+    if (c >= 48 && c <= 57) digit = true;
+    else if (c === 46) dot = true;
+    if (!inGroup) {
+      groups++;
+      inGroup = true;
+    }
   }
-  colons--;
-  if (groups < 2) return false;
-  if (cand.includes('::')) return true;
-  return cand.includes('.') ? colons === 6 : colons === 7;
+  if (!digit || groups < 2) return false;
+  if (doubleColon) return true;
+  return dot ? colons === 6 : colons === 7;
 }
 
 /** The check without the colon count (the reference the equivalence test compares with). */
