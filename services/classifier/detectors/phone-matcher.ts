@@ -68,47 +68,52 @@ function countryCodeLength(intl: string): number {
   return CC3_PREFIX.has(two) ? 3 : 0;
 }
 
-function internationalValid(intl: string, groups: readonly Group[], prefixLength: number): boolean {
+/** `intl`: the digits after + or 00 of the first `k` groups. */
+function internationalValid(intl: string, groups: readonly Group[], k: number, prefixLength: number): boolean {
   const n = intl.length;
   if (n < 8 || n > 15 || intl.charCodeAt(0) === 48) return false;
   const cc = countryCodeLength(intl);
   if (cc === 0) return false;
   // Written with groups, the first group is the country code (+44 20 ..., 0044 20 ...).
-  if (groups.length > 1 && groups[0]!.digits.length - prefixLength !== cc) return false;
+  if (k > 1 && groups[0]!.digits.length - prefixLength !== cc) return false;
   if (intl.startsWith('1')) return nanpValid(intl.slice(1));
   if (intl.startsWith('44')) return (n === 12 || n === 11) && '1235789'.includes(intl[2]!);
   if (intl.startsWith('49')) return n >= 9 && n <= 14 && intl[2] !== '0';
   if (intl.startsWith('33')) return n === 11 && intl[2] !== '0';
   if (intl.startsWith('91')) return n === 12 && intl[2] !== '0';
   // Other countries (E.164): a single unbroken run or groups of 2+ digits after the country code.
-  return groups.slice(1).every((g) => g.digits.length >= 2 || g.paren);
+  for (let i = 1; i < k; i++) if (groups[i]!.digits.length < 2 && !groups[i]!.paren) return false;
+  return true;
 }
 
-function nationalValid(groups: readonly Group[], hasContext: boolean): boolean {
-  const d = groups.map((g) => g.digits).join('');
+/** The first `k` groups as a national number; `d` is their digits. */
+function nationalValid(groups: readonly Group[], k: number, d: string, hasContext: boolean): boolean {
   const n = d.length;
-  const sizes = groups.map((g) => g.digits.length);
-  const seps = groups.slice(1).map((g) => g.sep);
-  const single = groups.length === 1;
+  const size = (i: number): number => groups[i]!.digits.length;
   if (d.startsWith('0')) {
     if (d[1] === '0') return false;
-    if (single) return hasContext && n >= 10 && n <= 12;
+    if (k === 1) return hasContext && n >= 10 && n <= 12;
     // French: 0X XX XX XX XX with one separator kind.
-    if (groups.length === 5) return n === 10 && sizes.every((s) => s === 2) && seps.every((s) => s === seps[0]);
-    if (groups.length > 3) return false;
+    if (k === 5) {
+      if (n !== 10) return false;
+      for (let i = 0; i < 5; i++) if (size(i) !== 2 || (i > 1 && groups[i]!.sep !== groups[1]!.sep)) return false;
+      return true;
+    }
+    if (k > 3) return false;
     // UK, German, Indian trunk formats: area code (0 + 1-5 digits) then subscriber groups of 3+;
     // three groups only for 10-11 digits (0XX XXXX XXXX, 0XXX XXX XXXX), so 4-4-4 codes do not fire.
-    if (n < 9 || n > 12 || (groups.length === 3 && n > 11)) return false;
-    if (sizes[0]! < 2 || sizes[0]! > 6) return false;
-    return sizes.slice(1).every((s) => s >= 3);
+    if (n < 9 || n > 12 || (k === 3 && n > 11)) return false;
+    if (size(0) < 2 || size(0) > 6) return false;
+    for (let i = 1; i < k; i++) if (size(i) < 3) return false;
+    return true;
   }
-  if (single) return hasContext && (nanpValid(d) || (n === 10 && d.charCodeAt(0) >= 54) || (n === 11 && d[0] === '1' && nanpValid(d.slice(1))));
-  if (seps.includes('/')) return false;
+  if (k === 1) return hasContext && (nanpValid(d) || (n === 10 && d.charCodeAt(0) >= 54) || (n === 11 && d[0] === '1' && nanpValid(d.slice(1))));
+  for (let i = 1; i < k; i++) if (groups[i]!.sep === '/') return false;
   // North American: (NXX) NXX-XXXX, NXX-NXX-XXXX, 1-NXX-NXX-XXXX.
-  if (sizes.length === 3 && sizes[0] === 3 && sizes[1] === 3 && sizes[2] === 4) return nanpValid(d);
-  if (sizes.length === 4 && d[0] === '1' && sizes[0] === 1 && sizes[1] === 3 && sizes[2] === 3 && sizes[3] === 4) return nanpValid(d.slice(1));
+  if (k === 3 && size(0) === 3 && size(1) === 3 && size(2) === 4) return nanpValid(d);
+  if (k === 4 && d[0] === '1' && size(0) === 1 && size(1) === 3 && size(2) === 3 && size(3) === 4) return nanpValid(d.slice(1));
   // Indian mobile without trunk prefix: 98765 43210.
-  if (sizes.length === 2 && sizes[0] === 5 && sizes[1] === 5) return d.charCodeAt(0) >= 54;
+  if (k === 2 && size(0) === 5 && size(1) === 5) return d.charCodeAt(0) >= 54;
   return false;
 }
 
@@ -146,23 +151,28 @@ export function matchPhone(text: string, p: number, limit: number = text.length)
   const first = groups[0]!;
   if (!plus && first.digits[0] !== '0' && groups.length > 1 && first.digits.length !== 1 && first.digits.length !== 3 && first.digits.length !== 5) return -1;
   let context: boolean | undefined;
+  // The digits of the first k groups, and those without the "(0)" trunk hint of "+44 (0)20 ...",
+  // for every k, built once: the loop below tries the longest number first.
+  const digitsUpTo: string[] = [''];
+  const intlUpTo: string[] = [''];
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]!;
+    digitsUpTo.push(digitsUpTo[i]! + g.digits);
+    intlUpTo.push(i > 0 && g.paren && g.digits === '0' ? intlUpTo[i]! : intlUpTo[i]! + g.digits);
+  }
   for (let k = groups.length; k >= 1; k--) {
-    const gs = groups.slice(0, k);
-    const last = gs[k - 1]!;
+    const last = groups[k - 1]!;
     if (!rightBoundary(text, last.end)) continue;
-    const digits = gs.map((g) => g.digits).join('');
+    const digits = digitsUpTo[k]!;
     if (digits.length < 7) return -1;
     let ok: boolean;
     if (plus || digits.startsWith('00')) {
-      // Skip the "(0)" trunk hint of "+44 (0)20 ..." and the 00 international prefix.
-      const intl = gs
-        .filter((g, i) => !(i > 0 && g.paren && g.digits === '0'))
-        .map((g) => g.digits)
-        .join('');
-      ok = internationalValid(plus ? intl : intl.slice(2), gs, plus ? 0 : 2);
+      // Without the 00 international prefix.
+      const intl = intlUpTo[k]!;
+      ok = internationalValid(plus ? intl : intl.slice(2), groups, k, plus ? 0 : 2);
     } else {
-      if (gs.length === 1 && context === undefined) context = PHONE_CONTEXT.test(contextBefore(text, p, 32));
-      ok = nationalValid(gs, context === true);
+      if (k === 1 && context === undefined) context = PHONE_CONTEXT.test(contextBefore(text, p, 32));
+      ok = nationalValid(groups, k, digits, context === true);
     }
     if (ok) return last.end;
   }
