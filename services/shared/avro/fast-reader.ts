@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Type } from 'avsc';
 import { bigintLongType } from './bigint-long.js';
+import { minSize, type TypeView } from './payload-guard.js';
 
 /**
  * One-pass Avro decoder for records written with the reader's own schema (the common case).
@@ -20,16 +21,6 @@ export class DecodeFault extends Error {}
 const MAX_ZERO_SIZE_ITEMS = 100_000;
 const TRUNCATED = 'the payload is truncated';
 
-interface TypeView {
-  typeName: string;
-  fields?: readonly { name: string; type: TypeView }[];
-  types?: readonly TypeView[];
-  itemsType?: TypeView;
-  valuesType?: TypeView;
-  symbols?: readonly string[];
-  size?: number;
-  branchName?: string;
-}
 
 /** Buffer's own UTF-8 slice: what toString('utf8', start, end) ends in, minus the encoding lookup (untyped in @types/node). */
 interface Utf8Sliceable {
@@ -123,35 +114,6 @@ function readString(c: Cursor): string {
   return (buf as unknown as Utf8Sliceable).utf8Slice(start, c.pos);
 }
 
-/** Smallest encoded size of a value of `t`, to bound block counts (as payload-guard.ts does). */
-function minSize(t: TypeView, seen: Map<TypeView, number>): number {
-  const known = seen.get(t);
-  if (known !== undefined) return known;
-  seen.set(t, 1);
-  let n: number;
-  switch (t.typeName) {
-    case 'null':
-      n = 0;
-      break;
-    case 'record':
-    case 'error':
-      n = (t.fields ?? []).reduce((s, f) => s + minSize(f.type, seen), 0);
-      break;
-    case 'float':
-      n = 4;
-      break;
-    case 'double':
-      n = 8;
-      break;
-    case 'fixed':
-      n = t.size ?? 0;
-      break;
-    default:
-      n = 1;
-  }
-  seen.set(t, n);
-  return n;
-}
 
 function blockCount(c: Cursor, itemSize: number): number {
   let n = readLong(c);
@@ -166,7 +128,7 @@ function blockCount(c: Cursor, itemSize: number): number {
 
 class Unsupported extends Error {}
 
-function compile(t: TypeView, cache: Map<TypeView, Read>, sizes: Map<TypeView, number>): Read {
+function compile(t: TypeView, cache: Map<TypeView, Read>): Read {
   const known = cache.get(t);
   if (known !== undefined) return known;
   if ((t as unknown) === bigintLongType) return readBigLong;
@@ -249,13 +211,13 @@ function compile(t: TypeView, cache: Map<TypeView, Read>, sizes: Map<TypeView, n
       read = new Function('r', body)(readers) as Read;
       // Recursive records: readers is filled in before any payload is read.
       cache.set(t, read);
-      for (const f of fields) readers.push(compile(f.type, cache, sizes));
+      for (const f of fields) readers.push(compile(f.type, cache));
       return read;
     }
     case 'array': {
       const items = t.itemsType as TypeView;
-      const itemSize = minSize(items, sizes);
-      const readItem = compile(items, cache, sizes);
+      const itemSize = minSize(items);
+      const readItem = compile(items, cache);
       read = (c) => {
         const out: unknown[] = [];
         for (let n = blockCount(c, itemSize); n !== 0; n = blockCount(c, itemSize)) {
@@ -267,8 +229,8 @@ function compile(t: TypeView, cache: Map<TypeView, Read>, sizes: Map<TypeView, n
     }
     case 'map': {
       const values = t.valuesType as TypeView;
-      const entrySize = 1 + minSize(values, sizes);
-      const readValue = compile(values, cache, sizes);
+      const entrySize = 1 + minSize(values);
+      const readValue = compile(values, cache);
       read = (c) => {
         // Plain assignment on a plain object, as avsc does (so both paths agree on every key).
         const out: Record<string, unknown> = {};
@@ -285,7 +247,7 @@ function compile(t: TypeView, cache: Map<TypeView, Read>, sizes: Map<TypeView, n
     case 'union:unwrapped':
     case 'union:wrapped': {
       const branches = t.types ?? [];
-      const readers = branches.map((b) => compile(b, cache, sizes));
+      const readers = branches.map((b) => compile(b, cache));
       const wrapped = t.typeName === 'union:wrapped';
       const names = branches.map((b) => b.branchName ?? b.typeName);
       read = (c) => {
@@ -310,7 +272,7 @@ function compile(t: TypeView, cache: Map<TypeView, Read>, sizes: Map<TypeView, n
 export function compileFastReader(type: Type): ((payload: Buffer) => unknown) | undefined {
   let root: Read;
   try {
-    root = compile(type as unknown as TypeView, new Map(), new Map());
+    root = compile(type as unknown as TypeView, new Map());
   } catch (err) {
     if (err instanceof Unsupported) return undefined;
     throw err;

@@ -12,7 +12,8 @@ const MAX_ZERO_SIZE_ITEMS = 100_000;
 
 class Truncated extends Error {}
 
-interface TypeView {
+/** The parts of an avsc Type the guards read. */
+export interface TypeView {
   typeName: string;
   fields?: readonly { name: string; type: TypeView }[];
   types?: readonly TypeView[];
@@ -21,11 +22,13 @@ interface TypeView {
   symbols?: readonly string[];
   size?: number;
   underlyingType?: TypeView;
+  branchName?: string;
 }
 
 const minSizes = new WeakMap<TypeView, number>();
 
-function minSize(t: TypeView): number {
+/** Smallest encoded size of a value of `t`, to bound the block counts a payload may claim. */
+export function minSize(t: TypeView): number {
   const known = minSizes.get(t);
   if (known !== undefined) return known;
   minSizes.set(t, 1); // recursive records: any positive guess is safe enough
