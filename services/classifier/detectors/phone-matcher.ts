@@ -81,8 +81,9 @@ function internationalValid(intl: string, groups: readonly Group[], k: number, p
   if (intl.startsWith('49')) return n >= 9 && n <= 14 && intl[2] !== '0';
   if (intl.startsWith('33')) return n === 11 && intl[2] !== '0';
   if (intl.startsWith('91')) return n === 12 && intl[2] !== '0';
-  // Other countries (E.164): a single unbroken run or groups of 2+ digits after the country code.
-  for (let i = 1; i < k; i++) if (groups[i]!.digits.length < 2 && !groups[i]!.paren) return false;
+  // Other countries (E.164): a single unbroken run, or after the country code an area code of any
+  // length (Tokyo 3, Sydney 2) and then groups of 2+ digits.
+  for (let i = 2; i < k; i++) if (groups[i]!.digits.length < 2 && !groups[i]!.paren) return false;
   return true;
 }
 
