@@ -242,6 +242,7 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDe
     if (d + 3 >= rb) return;
     let s = d;
     if (s > 0 && (text.charCodeAt(s - 1) === 43 || text.charCodeAt(s - 1) === 40)) s--;
+    if (s > 0 && text.charCodeAt(s) === 43 && text.charCodeAt(s - 1) === 40) s--; // (+44) 20 ...
     let e = s + 1;
     let digits = 1;
     let dots = 0;

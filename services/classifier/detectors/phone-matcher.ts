@@ -20,8 +20,10 @@ function isSep(c: number): boolean {
 /** Reads up to MAX_GROUPS digit groups separated by single separators (parentheses allowed), ending by `limit`. */
 function readGroups(text: string, p: number, limit: number): { plus: boolean; groups: Group[] } {
   let i = p;
-  const plus = text.charCodeAt(i) === 43;
-  if (plus) i++;
+  // "(+44) 20 ...": the country code in parentheses.
+  const parenPlus = text.charCodeAt(i) === 40 && text.charCodeAt(i + 1) === 43;
+  const plus = parenPlus || text.charCodeAt(i) === 43;
+  if (plus) i += parenPlus ? 2 : 1;
   const groups: Group[] = [];
   while (groups.length < MAX_GROUPS && i < text.length) {
     let j = i;
@@ -35,14 +37,14 @@ function readGroups(text: string, p: number, limit: number): { plus: boolean; gr
         break;
       }
     }
-    const paren = text.charCodeAt(j) === 40;
-    if (paren) j++;
+    const paren = (parenPlus && groups.length === 0) || text.charCodeAt(j) === 40;
+    if (paren && !(parenPlus && groups.length === 0)) j++;
     const ds = j;
     while (j < text.length && j - ds < MAX_GROUP_DIGITS && isDigit(text.charCodeAt(j))) j++;
     if (j === ds || (j < text.length && isDigit(text.charCodeAt(j)))) break;
     if (paren) {
       // One digit in parentheses is only the trunk hint of +44 (0)20 ...
-      if (text.charCodeAt(j) !== 41 || (j - ds === 1 && !(plus && groups.length === 1))) break;
+      if (text.charCodeAt(j) !== 41 || (j - ds === 1 && !(plus && groups.length === 1) && !(parenPlus && groups.length === 0))) break;
       j++;
     }
     if (j > limit) break;
@@ -125,7 +127,7 @@ function nationalValid(groups: readonly Group[], k: number, d: string, hasContex
 function quickReject(text: string, p: number): boolean {
   let i = p;
   const c0 = text.charCodeAt(i);
-  if (c0 === 43) return false;
+  if (c0 === 43 || (c0 === 40 && text.charCodeAt(i + 1) === 43)) return false;
   if (c0 === 40) i++;
   const ds = i;
   while (i < text.length && isDigit(text.charCodeAt(i))) i++;

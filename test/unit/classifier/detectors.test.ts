@@ -32,6 +32,8 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['PHONE_NUMBER', 'DE +49 30 12345678', '+49 30 12345678'],
   ['PHONE_NUMBER', 'Tokyo office +81 3-1234-5678.', '+81 3-1234-5678'],
   ['PHONE_NUMBER', 'Sydney +61 2 9876 5432', '+61 2 9876 5432'],
+  ['PHONE_NUMBER', 'call (+44) 20 7946 0958 now', '(+44) 20 7946 0958'],
+  ['PHONE_NUMBER', '(+1) 415-555-2671', '(+1) 415-555-2671'],
   ['PHONE_NUMBER', 'DE 030/1234567', '030/1234567'],
   ['PHONE_NUMBER', 'DE (030) 12345678', '(030) 12345678'],
   ['PHONE_NUMBER', 'DE 0151 23456789', '0151 23456789'],
