@@ -73,8 +73,8 @@ export function createClassifierWith(options: ClassifierOptions, internals: Scan
   function scanText(text: string): Finding[] {
     if (typeof text !== 'string' || text.length < 3) return [];
     if (passRuns) single.scan(text);
-    const hasDigit = passRuns ? single.lastTextHadDigit() : DIGIT.test(text);
-    const present = anyNeeds && hasDigit ? TRIGGER_DIGIT : 0;
+    // The digit trigger is read off the single pass when it ran, and only looked for when needed.
+    const present = anyNeeds && (passRuns ? single.lastTextHadDigit() : DIGIT.test(text)) ? TRIGGER_DIGIT : 0;
     const candidates: Candidate[] = [];
     for (let i = 0; i < detectors.length; i++) {
       const passed = passLists[i];

@@ -13,7 +13,8 @@ function isRunChar(c: number): boolean {
   return c < 128 && RUN_CHAR[c] === 1;
 }
 
-function isRunOrPlus(c: number): boolean {
+/** True for the characters regions of numbers are made of (digits, space, - . ( ) / and +). */
+export function isNumberChar(c: number): boolean {
   return c < 128 && RUN_CHAR[c] !== 0;
 }
 
@@ -146,11 +147,6 @@ function stick(re: RegExp, text: string, p: number): RegExpExecArray | null {
   return re.exec(text);
 }
 
-/**
- * CREDIT_CARD, US_SSN, IP_ADDRESS (v4) and PHONE_NUMBER in one pass: a cheap regex finds runs of
- * digits and separators, then each token start inside a run is tried against the typed matchers
- * (validated ones first).
- */
 /** The number detector, with the hooks the single pass (single-pass.ts) uses: it finds the regions itself. */
 export interface NumberDetector extends Detector {
   /** Shortest region worth reading. */
@@ -159,18 +155,17 @@ export interface NumberDetector extends Detector {
   region(text: string, ra: number, rb: number, out: Candidate[]): void;
 }
 
-/** True for the characters regions of numbers are made of (digits, space, - . ( ) / and +). */
-export function isNumberChar(c: number): boolean {
-  return isRunOrPlus(c);
-}
-
+/**
+ * CREDIT_CARD, US_SSN, IP_ADDRESS (v4) and PHONE_NUMBER in one pass: regions of digits and
+ * separators are found (by `scan`, or by the single pass), then each token start inside a region
+ * is tried against the typed matchers (validated ones first).
+ */
 export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDetector {
   const card = enabled.has('CREDIT_CARD');
   const ssn = enabled.has('US_SSN');
   const ip = enabled.has('IP_ADDRESS');
   const phone = enabled.has('PHONE_NUMBER');
 
-  /** `runDigits`: digits left in the run from `p`; each type needs a minimum, checked first. */
   /**
    * Start of the first digit group inside (p, e), after a space or '-', that begins a valid card or
    * SSN (of the enabled types), or -1.
@@ -186,7 +181,10 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDe
     return -1;
   }
 
-  /** `afterMatch`: the character before `p` directly follows a number found in this region. */
+  /**
+   * `runDigits`: digits left in the run from `p`; each type needs a minimum, checked first.
+   * `afterMatch`: the character before `p` directly follows a number found in this region.
+   */
   function tryAt(text: string, p: number, runDigits: number, afterMatch: boolean, out: Candidate[]): number {
     const first = text.charCodeAt(p);
     if (isDigit(first)) {
@@ -293,9 +291,9 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDe
           continue;
         }
         let ra = q;
-        while (ra > 0 && isRunOrPlus(text.charCodeAt(ra - 1))) ra--;
+        while (ra > 0 && isNumberChar(text.charCodeAt(ra - 1))) ra--;
         let rb = q + 1;
-        while (rb < n && isRunOrPlus(text.charCodeAt(rb))) rb++;
+        while (rb < n && isNumberChar(text.charCodeAt(rb))) rb++;
         q = rb + MIN_RUN;
         if (rb - ra >= MIN_RUN) region(text, ra, rb, out);
       }
