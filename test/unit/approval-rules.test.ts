@@ -1,34 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { TracefenceError } from '../../services/shared/errors.js';
-import { deterministicId, queueNameFor, type HoldJobData } from '../../services/approval-service/hold-record.js';
+import { deterministicId, queueNameFor } from '../../services/approval-service/hold-record.js';
+import { holdData as hold } from '../helpers/hold-data.js';
 import { approve, expireIfDue, mayView, reject, reviewerScopes, type RuleContext } from '../../services/approval-service/review-rules.js';
 import { markFindings, markedTextHtml } from '../../services/approval-service/trace-preview.js';
 import { escapeHtml } from '../../services/approval-service/web-pages.js';
-
-function hold(over: Partial<HoldJobData> = {}): HoldJobData {
-  return {
-    v: 1,
-    recordId: randomUUID(),
-    traceId: 'a'.repeat(32),
-    tenant: 'acme',
-    subject: 'agent-acme-support',
-    agent: 'support-bot',
-    holdReasonCode: 'FINDINGS_THRESHOLD',
-    holdReason: 'r',
-    findings: { SECRET: 1 },
-    candidateRegions: ['eu'],
-    policyVersion: 'p',
-    heldAtMs: 1000,
-    expiresAtMs: 10_000,
-    trace: { schema: 'f', payloadBase64: '' },
-    contentHash: 'h',
-    source: { topic: 't', partition: 0, offset: '0' },
-    review: { status: 'pending', region: null, decidedAtMs: null, votes: [], audited: [], published: false, intent: null },
-    ...over,
-  };
-}
 
 const ctx = (minApprovals = 1, nowMs = 5000): RuleContext => ({ minApprovals, knownRegions: new Set(['eu', 'us']), nowMs });
 const alice = { subject: 'alice', groups: ['reviewers:eu:acme'] };

@@ -5,35 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createCodec } from '../../services/shared/avro/index.js';
 import type { HoldJobData, PublishIntent } from '../../services/approval-service/hold-record.js';
 import { createHoldProcessor, type JobHandle } from '../../services/approval-service/hold-worker.js';
 import type { OutboundRecord } from '../../services/approval-service/outcome-records.js';
 import { approve } from '../../services/approval-service/review-rules.js';
+import { holdData } from '../helpers/hold-data.js';
 
 const auditCodec = createCodec('audit-event');
 
 function hold(): HoldJobData {
-  return {
-    v: 1,
-    recordId: randomUUID(),
-    traceId: 'b'.repeat(32),
-    tenant: 'acme',
-    subject: 'agent-acme-support',
-    agent: 'support-bot',
-    holdReasonCode: 'FINDINGS_THRESHOLD',
-    holdReason: 'r',
-    findings: { SECRET: 1 },
-    candidateRegions: ['eu'],
-    policyVersion: 'p',
-    heldAtMs: 1000,
-    expiresAtMs: 10_000,
-    trace: { schema: 'f'.repeat(64), payloadBase64: Buffer.from('masked').toString('base64') },
-    contentHash: 'h',
-    source: { topic: 't', partition: 0, offset: '0' },
-    review: { status: 'pending', region: null, decidedAtMs: null, votes: [], audited: [], published: false, intent: null },
-  };
+  return holdData({ traceId: 'b'.repeat(32), trace: { schema: 'f'.repeat(64), payloadBase64: Buffer.from('masked').toString('base64') } });
 }
 
 /** A fake Kafka: committed records, with an optional crash right after a commit. */
