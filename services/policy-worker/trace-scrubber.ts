@@ -87,18 +87,25 @@ export function createTraceScrubber(classifier: Classifier, masker: Masker): Tra
     return masker.maskText(text, findings);
   };
 
-  /** A map of name -> text: key-name rules see the names (a label "password" is masked whatever it holds). */
+  /**
+   * A map of name -> text: key-name rules see the names (a label "password" is masked whatever it
+   * holds). The names are producer text too: scanned as plain text and masked when something is
+   * found; two names masked alike are told apart by a suffix so neither value is lost.
+   */
   const maskMap = (map: Record<string, string>, counts: Record<string, number>): Record<string, string> => {
     const out: Record<string, string> = {};
     for (const [key, text] of Object.entries(map)) {
+      const maskedKey = maskPlain(key, counts);
+      let name = maskedKey;
+      for (let n = 2; name !== key && (Object.hasOwn(out, name) || Object.hasOwn(map, name)); n++) name = `${maskedKey} #${n}`;
       const rule = classifier.matchKeyName(key);
       if (rule !== undefined) {
         const finding: PathFinding = { type: rule.type, start: 0, end: text.length, path: [key], ...(rule.subtype === undefined ? {} : { subtype: rule.subtype }) };
         count(counts, [finding]);
         const masked = masker.maskValue({ [key]: text }).value as Record<string, unknown>;
-        out[key] = typeof masked[key] === 'string' ? (masked[key] as string) : JSON.stringify(masked[key] ?? null);
+        out[name] = typeof masked[key] === 'string' ? (masked[key] as string) : JSON.stringify(masked[key] ?? null);
       } else {
-        out[key] = maskString(text, counts);
+        out[name] = maskString(text, counts);
       }
     }
     return out;

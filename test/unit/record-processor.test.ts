@@ -212,6 +212,22 @@ describe('record processor', () => {
     assert.equal(decoded.steps[0]?.stepId, 'plain-step-id', 'clean ids are kept');
   });
 
+  test('a planted value in an attribute or label name is masked, and no value is lost', async () => {
+    const t = trace('globex');
+    const step = t.steps[0];
+    assert.ok(step !== undefined);
+    t.labels = { [EMAIL]: 'a', [`other.${EMAIL}`]: 'b', plain: 'c' };
+    t.attributes = { [`key ${SECRET}`]: 'v' };
+    step.attributes = { [EMAIL]: 'w' };
+    const out = await createRecordProcessor(deps).process(await record('globex', t));
+    assertClean(out);
+    const [first] = out.records;
+    const decoded = first?.topic === TOPICS.held ? heldCodec.decode(first.value, first.headers[HEADERS.schema]).trace : traceCodec.decode(first?.value ?? Buffer.alloc(0), first?.headers[HEADERS.schema]);
+    assert.equal(Object.keys(decoded.labels).length, 3);
+    assert.equal(decoded.labels['plain'], 'c');
+    assert.deepEqual(Object.values(decoded.steps[0]?.attributes ?? {}), ['w']);
+  });
+
   test('a tf-schema header that is not a fingerprint is not echoed', async () => {
     const { payload } = traceCodec.encode(trace('acme'));
     const out = await createRecordProcessor(deps).process(await ingest(payload, { [HEADERS.schema]: SECRET, [HEADERS.accessToken]: await token('acme') }));
