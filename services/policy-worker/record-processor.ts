@@ -315,7 +315,9 @@ export function createRecordProcessor(deps: RecordProcessorDeps): RecordProcesso
         deps.onUnexpected?.(err);
         const code = err instanceof TracefenceError ? err.code : 'INTERNAL';
         const message = err instanceof TracefenceError ? err.message : 'the record could not be processed (internal fault)';
-        return deadLetter(record, code, message, { ...who, ...ids, fieldPath: err instanceof TracefenceError ? err.path : undefined });
+        // The classifier's paths run through JSON the producer wrote: its keys are unmasked content.
+        const fieldPath = err instanceof TracefenceError && err.code !== 'SCAN_INPUT_INVALID' ? err.path : undefined;
+        return deadLetter(record, code, message, { ...who, ...ids, fieldPath });
       }
     },
   };

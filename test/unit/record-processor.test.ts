@@ -228,6 +228,18 @@ describe('record processor', () => {
     assert.deepEqual(Object.values(decoded.steps[0]?.attributes ?? {}), ['w']);
   });
 
+  test('JSON nested too deep is dead-lettered without quoting its keys', async () => {
+    const t = trace('globex');
+    const part = t.steps[0]?.input[0]?.parts[0];
+    assert.ok(part !== undefined);
+    let deep: unknown = 'x';
+    for (let i = 0; i < 200; i++) deep = [deep];
+    part.content = JSON.stringify({ [EMAIL]: deep });
+    const out = await createRecordProcessor(deps).process(await record('globex', t));
+    assert.equal(deadLetterOf(out).reasonCode, 'SCAN_INPUT_INVALID');
+    assertClean(out);
+  });
+
   test('a tf-schema header that is not a fingerprint is not echoed', async () => {
     const { payload } = traceCodec.encode(trace('acme'));
     const out = await createRecordProcessor(deps).process(await ingest(payload, { [HEADERS.schema]: SECRET, [HEADERS.accessToken]: await token('acme') }));
