@@ -6,54 +6,13 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
 import type { Policy, RegionPolicy, BucketPolicy, StorageBackend } from '../policy/policy-types.js';
-import type { EnvReader } from '../shared/config.js';
 import { TracefenceError } from '../shared/errors.js';
 import { createGcsObjectStore, createS3ObjectStore, isRetriableStorageError, type ObjectStore } from '../sink-worker/object-store.js';
 import { createGcsBucketInspector, createS3BucketInspector, type BucketInspector } from '../sink-worker/bucket-location-guard.js';
 import { NO_REGION_CHAIN } from './audit-chain.js';
+import { s3ClientRegion, type StorageSettings } from '../sink-worker/storage-settings.js';
 
-/** The object-store settings every component reads (same variables as the sink). */
-export interface StorageSettings {
-  s3: {
-    endpoint: string | undefined;
-    forcePathStyle: boolean;
-    clientRegion: string | undefined;
-    expectedBucketOwner: string | undefined;
-    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
-  };
-  gcs: { endpoints: Readonly<Record<string, string>>; projectId: string | undefined };
-}
-
-/** Reads TRACEFENCE_S3_*, AWS_* and TRACEFENCE_GCS_* into `r` (problems collected by the reader). */
-export function readStorageSettings(r: EnvReader): StorageSettings {
-  const endpoint = r.optional('TRACEFENCE_S3_ENDPOINT');
-  if (endpoint !== undefined) {
-    try {
-      new URL(endpoint);
-    } catch {
-      r.problem('TRACEFENCE_S3_ENDPOINT', `must be a URL, got '${endpoint}'`);
-    }
-  }
-  const accessKeyId = r.optional('AWS_ACCESS_KEY_ID');
-  const secretAccessKey = r.optional('AWS_SECRET_ACCESS_KEY');
-  let credentials: StorageSettings['s3']['credentials'];
-  if (accessKeyId !== undefined && secretAccessKey !== undefined) {
-    const sessionToken = r.optional('AWS_SESSION_TOKEN');
-    credentials = sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
-  } else if (accessKeyId !== undefined || secretAccessKey !== undefined) {
-    r.problem(accessKeyId === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY', 'must be set together with its pair');
-  }
-  return {
-    s3: {
-      endpoint,
-      forcePathStyle: r.bool('TRACEFENCE_S3_FORCE_PATH_STYLE', false),
-      clientRegion: r.optional('TRACEFENCE_S3_CLIENT_REGION'),
-      expectedBucketOwner: r.optional('TRACEFENCE_S3_EXPECTED_BUCKET_OWNER'),
-      credentials,
-    },
-    gcs: { endpoints: r.map('TRACEFENCE_GCS_ENDPOINTS'), projectId: r.optional('TRACEFENCE_GCS_PROJECT') },
-  };
-}
+export { readStorageSettings, type StorageSettings } from '../sink-worker/storage-settings.js';
 
 export interface ListedObject {
   key: string;
@@ -109,7 +68,7 @@ export function createBucketAccess(o: BucketAccessOptions): BucketAccess {
   const { settings, region, bucket } = o;
   if (bucket.backend === 's3') {
     const client = new S3Client({
-      region: settings.s3.clientRegion ?? region.allowedLocations.s3[0] ?? 'us-east-1',
+      region: s3ClientRegion(settings, region),
       ...(settings.s3.endpoint === undefined ? {} : { endpoint: settings.s3.endpoint }),
       forcePathStyle: settings.s3.forcePathStyle,
       ...(settings.s3.credentials === undefined ? {} : { credentials: { ...settings.s3.credentials } }),

@@ -16,6 +16,7 @@ import { createGcsBucketInspector, createS3BucketInspector, type BucketInspector
 import type { GuardAuditSink } from './guard-audit.js';
 import { createGcsObjectStore, createS3ObjectStore, type ObjectStore } from './object-store.js';
 import { defaultGroupId, type SinkConfig } from './sink-config.js';
+import { s3ClientRegion } from './storage-settings.js';
 import { createSinkMetrics } from './sink-metrics.js';
 import { createSinkWorker, SCHEMA_HEADER_NAME, type SinkWorker } from './sink-worker.js';
 import { createTraceDecoder } from './trace-decoder.js';
@@ -63,7 +64,7 @@ export async function buildSinkApp(config: Readonly<SinkConfig>, logger: Logger,
   let inspector: BucketInspector;
   if (bucket.backend === 's3') {
     const client = new S3Client({
-      region: config.s3.clientRegion ?? region.allowedLocations.s3[0] ?? 'us-east-1',
+      region: s3ClientRegion(config, region),
       ...(config.s3.endpoint === undefined ? {} : { endpoint: config.s3.endpoint }),
       forcePathStyle: config.s3.forcePathStyle,
       // A copy: the SDK annotates the credentials object and the config is frozen.

@@ -4,6 +4,7 @@
  */
 import { EnvReader, type Env } from '../shared/config.js';
 import type { SinkFormat } from './object-key.js';
+import { readStorageSettings, type StorageSettings } from './storage-settings.js';
 
 export interface SinkConfig {
   region: string;
@@ -27,20 +28,8 @@ export interface SinkConfig {
   guardIntervalMs: number;
   lagIntervalMs: number;
   concurrency: number;
-  s3: {
-    endpoint: string | undefined;
-    forcePathStyle: boolean;
-    /** Signing region of the S3 client; default: the region's first allowed S3 location. */
-    clientRegion: string | undefined;
-    expectedBucketOwner: string | undefined;
-    /** Static credentials when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; else the SDK's default chain. */
-    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
-  };
-  gcs: {
-    /** bucket -> API endpoint (emulators, private endpoints). */
-    endpoints: Readonly<Record<string, string>>;
-    projectId: string | undefined;
-  };
+  s3: StorageSettings['s3'];
+  gcs: StorageSettings['gcs'];
   shutdownGraceMs: number;
 }
 
@@ -90,39 +79,10 @@ export function readSinkConfig(env: Env, argv: readonly string[]): Readonly<Sink
     guardIntervalMs: r.int('TRACEFENCE_SINK_GUARD_INTERVAL_MS', 300_000, 1_000, 24 * 3_600_000),
     lagIntervalMs: r.int('TRACEFENCE_SINK_LAG_INTERVAL_MS', 15_000, 1_000, 3_600_000),
     concurrency: r.int('TRACEFENCE_SINK_CONCURRENCY', 4, 1, 256),
-    s3: {
-      endpoint: r.optional('TRACEFENCE_S3_ENDPOINT'),
-      forcePathStyle: r.bool('TRACEFENCE_S3_FORCE_PATH_STYLE', false),
-      clientRegion: r.optional('TRACEFENCE_S3_CLIENT_REGION'),
-      expectedBucketOwner: r.optional('TRACEFENCE_S3_EXPECTED_BUCKET_OWNER'),
-      credentials: staticCredentials(r),
-    },
-    gcs: {
-      endpoints: r.map('TRACEFENCE_GCS_ENDPOINTS'),
-      projectId: r.optional('TRACEFENCE_GCS_PROJECT'),
-    },
+    ...readStorageSettings(r),
     shutdownGraceMs: r.int('TRACEFENCE_SHUTDOWN_GRACE_MS', 30_000, 1_000, 600_000),
   };
-  if (config.s3.endpoint !== undefined) {
-    try {
-      new URL(config.s3.endpoint);
-    } catch {
-      r.problem('TRACEFENCE_S3_ENDPOINT', `must be a URL, got '${config.s3.endpoint}'`);
-    }
-  }
   return r.done(config);
-}
-
-function staticCredentials(r: EnvReader): SinkConfig['s3']['credentials'] {
-  const accessKeyId = r.optional('AWS_ACCESS_KEY_ID');
-  const secretAccessKey = r.optional('AWS_SECRET_ACCESS_KEY');
-  if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
-  if (accessKeyId === undefined || secretAccessKey === undefined) {
-    r.problem(accessKeyId === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY', 'must be set together with its pair');
-    return undefined;
-  }
-  const sessionToken = r.optional('AWS_SESSION_TOKEN');
-  return sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
 }
 
 export function defaultGroupId(region: string, bucket: string | undefined): string {
