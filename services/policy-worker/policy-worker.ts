@@ -210,7 +210,8 @@ export function createPolicyWorker(options: PolicyWorkerOptions, deps: PolicyWor
               processed = await chunks.processChunk(chunk.map((m) => toIngestRecord(topic, partition, m)));
             } catch (err) {
               // Let the previous chunk's transaction finish before the batch fails: none stays open behind it.
-              await previous;
+              // If its outcome is unknown, continue from the committed offset: the resolved one may be behind it.
+              await settle();
               throw err;
             }
             const outbound: OutboundRecord[] = [];
