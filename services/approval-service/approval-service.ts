@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createCodec } from '../shared/avro/index.js';
 import type { Logger } from '../shared/logger.js';
 import { createMetricsRegistry, startOpsServer, type Closable } from '../shared/service-runtime.js';
-import { getRegion, getTenant, loadPolicy } from '../policy/load-policy.js';
+import { getRegion, loadPolicy } from '../policy/load-policy.js';
 import { createIssuerTokenVerifier } from '../policy/token-verifier.js';
 import type { ApprovalConfig } from './approval-config.js';
 import { createApprovalMetrics } from './approval-metrics.js';
@@ -81,7 +81,7 @@ export async function startApprovalService(config: ApprovalConfig, logger: Logge
     await intake.start();
     components.push({ name: 'held-intake', close: intake.close });
 
-    const service = createReviewService({ store, traceCodec, minApprovals: policy.approval.minApprovals, knownRegions: new Set(regions), tenantRegions: (t) => getTenant(policy, t)?.allowedRegions, metrics });
+    const service = createReviewService({ store, traceCodec, minApprovals: policy.approval.minApprovals, knownRegions: new Set(regions), metrics });
     let sessionSecret: Buffer;
     if (config.sessionSecret !== undefined) sessionSecret = Buffer.from(config.sessionSecret);
     else {

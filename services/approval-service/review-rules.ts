@@ -80,18 +80,7 @@ export interface RuleContext {
   minApprovals: number;
   /** Regions that exist in the current policy (a hold cannot be approved into a removed region). */
   knownRegions: ReadonlySet<string>;
-  /**
-   * The tenant's allowed regions in the current policy (undefined: tenant no longer in the policy).
-   * When given, a hold is never approved into a region the policy stopped allowing since it was held.
-   */
-  tenantRegions?: (tenant: string) => readonly string[] | undefined;
   nowMs: number;
-}
-
-/** True when the current policy still lets the hold's tenant use `region`. */
-export function policyAllows(ctx: Pick<RuleContext, 'knownRegions' | 'tenantRegions'>, tenant: string, region: string): boolean {
-  if (!ctx.knownRegions.has(region)) return false;
-  return ctx.tenantRegions === undefined || (ctx.tenantRegions(tenant)?.includes(region) ?? false);
 }
 
 export function approve(hold: HoldJobData, reviewer: Reviewer, input: ApproveInput, ctx: RuleContext): HoldJobData {
@@ -113,9 +102,6 @@ export function approve(hold: HoldJobData, reviewer: Reviewer, input: ApproveInp
     region = only;
   }
   if (!ctx.knownRegions.has(region)) throw new TracefenceError('REVIEW_REQUEST_INVALID', `region ${region} is not in the current policy`, { path: 'region' });
-  if (!policyAllows(ctx, hold.tenant, region)) {
-    throw new TracefenceError('REVIEW_REQUEST_INVALID', `the current policy does not allow tenant ${hold.tenant} in region ${region}`, { path: 'region' });
-  }
   if (!mayReviewIn(reviewer, region, hold.tenant)) throw new TracefenceError('REVIEW_FORBIDDEN', `you are not a reviewer for region ${region} and this tenant`);
   if (reviewer.subject === hold.subject || reviewer.subject === hold.agent) {
     throw new TracefenceError('REVIEW_SELF_APPROVAL', 'a reviewer cannot approve a trace their own identity sent');

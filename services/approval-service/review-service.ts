@@ -7,7 +7,7 @@ import type { Codec, ReasoningTrace } from '../shared/avro/index.js';
 import { TracefenceError } from '../shared/errors.js';
 import { RECORD_ID_PATTERN, summarise, type HoldStatus, type HoldSummary } from './hold-record.js';
 import type { HoldStore, StoredHold } from './hold-store.js';
-import { approve, mayReviewIn, mayView, policyAllows, reject, reviewerScopes, type ApproveInput, type Reviewer, type RuleContext } from './review-rules.js';
+import { approve, mayReviewIn, mayView, reject, reviewerScopes, type ApproveInput, type Reviewer } from './review-rules.js';
 import { previewTrace, type TracePreview } from './trace-preview.js';
 import type { ApprovalMetrics } from './approval-metrics.js';
 
@@ -16,8 +16,6 @@ export interface ReviewServiceDeps {
   traceCodec: Codec<ReasoningTrace>;
   minApprovals: number;
   knownRegions: ReadonlySet<string>;
-  /** The tenant's allowed regions in the current policy (see RuleContext). */
-  tenantRegions?: RuleContext['tenantRegions'];
   metrics?: ApprovalMetrics;
   now?: () => number;
 }
@@ -54,7 +52,6 @@ function effective(s: HoldSummary, nowMs: number): HoldSummary {
 
 export function createReviewService(deps: ReviewServiceDeps): ReviewService {
   const now = deps.now ?? Date.now;
-  const regionRules = { knownRegions: deps.knownRegions, tenantRegions: deps.tenantRegions };
 
   async function find(reviewer: Reviewer, recordId: string): Promise<StoredHold> {
     if (!RECORD_ID_PATTERN.test(recordId)) throw new TracefenceError('REVIEW_NOT_FOUND', 'no hold with this record id');
@@ -103,7 +100,7 @@ export function createReviewService(deps: ReviewServiceDeps): ReviewService {
       const stored = await find(reviewer, recordId);
       const trace = deps.traceCodec.decode(Buffer.from(stored.data.trace.payloadBase64, 'base64'), stored.data.trace.schema);
       const hold = effective(summarise(stored.data, stored.queue), now());
-      const approvable = stored.data.candidateRegions.filter((r) => policyAllows(regionRules, stored.data.tenant, r) && mayReviewIn(reviewer, r, stored.data.tenant));
+      const approvable = stored.data.candidateRegions.filter((r) => deps.knownRegions.has(r) && mayReviewIn(reviewer, r, stored.data.tenant));
       const have = Math.max(0, ...approvable.map((r) => new Set(hold.approvals.filter((a) => a.region === r).map((a) => a.reviewer)).size));
       return {
         hold,
@@ -113,7 +110,7 @@ export function createReviewService(deps: ReviewServiceDeps): ReviewService {
       };
     },
     async approve(reviewer, recordId, input) {
-      const out = await decide(reviewer, recordId, (s) => approve(s.data, reviewer, input, { minApprovals: deps.minApprovals, ...regionRules, nowMs: now() }));
+      const out = await decide(reviewer, recordId, (s) => approve(s.data, reviewer, input, { minApprovals: deps.minApprovals, knownRegions: deps.knownRegions, nowMs: now() }));
       deps.metrics?.decisions.inc({ decision: out.status === 'approved' ? 'approved' : 'approval' });
       return out;
     },
