@@ -4,6 +4,7 @@
  * throughput benchmark; the same seed always gives the same corpus.
  */
 import { createHash } from 'node:crypto';
+import { ssnValid } from '../../services/classifier/checksums.js';
 
 export interface Label {
   type: string;
@@ -497,10 +498,12 @@ const pieces: Piece[] = [
   // Key-name rules: any shape under a sensitive key.
   (b, g) => {
     const key = g.pick(['password', 'db_password', 'clientSecret', 'api_key', 'X-Api-Key', 'auth_token', 'passphrase', 'ssn']);
-    const value = key === 'ssn' ? g.pick([ssn(g), `${g.str(DIGITS, 3)}-${g.str(DIGITS, 2)}-${g.str(DIGITS, 4)}`]) : password(g);
+    let value = key === 'ssn' ? g.pick([ssn(g), `${g.str(DIGITS, 3)}-${g.str(DIGITS, 2)}-${g.str(DIGITS, 4)}`]) : password(g);
     const type = key === 'ssn' ? 'US_SSN' : 'SECRET';
     const sub = key === 'ssn' ? undefined : key.toLowerCase().includes('pass') ? 'password' : undefined;
     const style = g.int(0, 4);
+    // Under a bare key (SSN=, ssn:) an SSN-shaped value must be a valid SSN; under a quoted key any shape.
+    if (key === 'ssn' && (style === 1 || style === 2) && !ssnValid(value.replaceAll('-', ''))) value = ssn(g);
     if (style === 0) b.add(`{"user": "${g.pick(FIRST)}", "${key}": `).jsonString(type, value, `key-json`, sub).add('}\n');
     else if (style === 1) b.add(`${key.toUpperCase().replace(/-/g, '_')}=`).pii(type, value, 'key-env', sub).add('\n');
     else if (style === 2) b.add(`\n  ${key}: `).pii(type, value, 'key-yaml', sub).add('\n');

@@ -180,3 +180,16 @@ export function segwitAddressValid(address: string): boolean {
   if (version === 0 && out !== 20 && out !== 32) return false;
   return true;
 }
+
+/**
+ * SSN rules of the SSA: area 000, 666 and 900-999 never issued, group 00 and serial 0000 invalid;
+ * repeated digits refused.
+ */
+export function ssnValid(d: string): boolean {
+  if (d.length !== 9) return false;
+  const area = Number(d.slice(0, 3));
+  if (area === 0 || area === 666 || area >= 900) return false;
+  if (d.slice(3, 5) === '00' || d.slice(5) === '0000') return false;
+  if (/^(\d)\1+$/.test(d)) return false;
+  return true;
+}

@@ -22,6 +22,7 @@ const BUILTIN_RULES: readonly Rule[] = [
   { suffix: 'token', type: 'SECRET', subtype: 'token' },
   { suffix: 'apikey', type: 'SECRET', subtype: 'api_key' },
   { suffix: 'accesskey', type: 'SECRET', subtype: 'api_key' },
+  { suffix: 'accountkey', type: 'SECRET', subtype: 'api_key' }, // Azure storage connection strings
   { suffix: 'privatekey', type: 'SECRET', subtype: 'private_key' },
   { suffix: 'authorization', type: 'SECRET', subtype: 'authorization' },
   { suffix: 'auth', type: 'SECRET', subtype: 'authorization' },

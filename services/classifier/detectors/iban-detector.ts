@@ -23,23 +23,26 @@ export interface IbanDetector extends Detector {
 
 /**
  * IBAN_CODE: country code, registered length for that country, check digits, mod 97 == 1.
- * Accepts the compact form and groups of four separated by single spaces.
+ * Accepts the compact form and groups of four separated by single spaces or hyphens.
  */
 export function createIbanDetector(): IbanDetector {
   function handle(text: string, s: number, out: Candidate[]): number {
     const resume = s + 4; // the length of a START match
     const len = LENGTH_BY_COUNTRY[countryIndex(text.charCodeAt(s), text.charCodeAt(s + 1))]!;
     if (len === 0 || !leftBoundary(text, s)) return resume;
-    // Exactly `len` alphanumerics, allowing one space after each group of four: counted first,
-    // so the many hex strings that start like an IBAN (de89ab...) cost no string building.
+    // Exactly `len` alphanumerics, allowing one separator (a space, or '-' throughout) after each
+    // group of four: counted first, so the many hex strings that start like an IBAN (de89ab...)
+    // cost no string building.
     let i = s;
     let count = 0;
+    let sep = 0;
     while (i < text.length && count < len) {
       const c = text.charCodeAt(i);
       if (isAlnum(c)) {
         count++;
         i++;
-      } else if (c === 32 && count % 4 === 0 && i + 1 < text.length && isAlnum(text.charCodeAt(i + 1))) {
+      } else if ((c === 32 || c === 45) && (sep === 0 || sep === c) && count % 4 === 0 && i + 1 < text.length && isAlnum(text.charCodeAt(i + 1))) {
+        sep = c;
         i++;
       } else {
         break;
@@ -47,7 +50,7 @@ export function createIbanDetector(): IbanDetector {
     }
     if (count !== len) return resume;
     if (i < text.length && isAlnum(text.charCodeAt(i))) return resume;
-    const compact = text.slice(s, i).replaceAll(' ', '');
+    const compact = sep === 0 ? text.slice(s, i) : text.slice(s, i).replaceAll(String.fromCharCode(sep), '');
     if (!ibanValid(compact)) return resume;
     out.push({ type: 'IBAN_CODE', start: s, end: i, priority: PRIORITY.validated });
     return i;

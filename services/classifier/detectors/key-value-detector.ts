@@ -1,8 +1,9 @@
+import { ssnValid } from '../checksums.js';
 import { type KeyNameMatcher, isPlaceholderValue } from '../key-name-rules.js';
 import { type Candidate, type Detector, PRIORITY } from './detector.js';
 
 /** Words that end sensitive key names; the detector only looks where one occurs. */
-const KEY_WORD = /pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|auth(?:orization)?|credentials?|cookie|session[_-]?id|ssn|social[_-]?security/gi;
+const KEY_WORD = /pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|acc(?:ess|ount)[_-]?key|private[_-]?key|auth(?:orization)?|credentials?|cookie|session[_-]?id|ssn|social[_-]?security/gi;
 const STICKY_KEY_WORD = new RegExp(KEY_WORD.source, 'iy');
 /** The first three letters of every KEY_WORD alternative (case-insensitive): where a key word can start. */
 export const KEY_WORD_PREFIXES: readonly string[] = ['pas', 'pwd', 'sec', 'tok', 'api', 'acc', 'pri', 'aut', 'cre', 'coo', 'ses', 'ssn', 'soc'];
@@ -14,9 +15,18 @@ const JSON_NUMBER = /\s{0,64}:\s{0,64}(-?\d[\d.eE+-]{0,40})/dy;
 // JSON inside a JSON string: \" ends the value; an inner escape is \\ followed by \\, \" or a character.
 const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:\\\\(?:\\\\|\\"|[^\\])|\\[^"\\]|[^"\\]){1,2048})\\"/dy;
 const SINGLE_QUOTED_VALUE = /\s{0,64}[:=]\s{0,64}'([^'\\\n]{1,2048})'/dy;
-const BARE_VALUE = /[ \t]{0,64}([:=])[ \t]{0,64}"?(?:(?:Bearer|Basic|Token|Digest) +)?([^\s"',;&<>)}\]]{1,2048})/diy;
+// Typographic quotes (« », “ ”, ‘ ’, „, ‹ ›) around a value are not part of it.
+const BARE_VALUE = /[ \t]{0,64}([:=])[ \t]{0,64}["«“‘„‹]?(?:(?:Bearer|Basic|Token|Digest) +)?([^\s"',;&<>)}\]«»“”‘’„‹›]{1,2048})/diy;
 
-const PROSE_VALUE = /[ \t]{1,4}(?:is|was)[ \t]{1,4}["'`]?([^\s"'`,;]{4,256})/dy;
+const PROSE_VALUE = /[ \t]{1,4}(?:is|was)[ \t]{1,4}["'`«“‘„‹]?([^\s"'`,;«»“”‘’„‹›]{4,256})/dy;
+
+const SSN_SHAPE = /^\d{3}([- ]?)\d{2}\1\d{4}$/;
+
+/** `"ssn": ...`, `'ssn': ...`, `\"ssn\": ...`: the key is a quoted property name. */
+function quotedKey(text: string, ks: number, ke: number): boolean {
+  const open = text.charCodeAt(ks - 1);
+  return ((open === 34 || open === 39) && text.charCodeAt(ke) === open) || (open === 34 && text.charCodeAt(ke) === 92);
+}
 
 function isKeyChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 46;
@@ -68,7 +78,7 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
       let e = bare.span[1];
       const limit = Math.min(text.length, bare.span[0] + 2048);
       while (e < limit && text.charCodeAt(e) !== 10 && text.charCodeAt(e) !== 13) e++;
-      while (e > bare.span[1] && /[\s"',]/.test(text[e - 1]!)) e--;
+      while (e > bare.span[1] && /[\s"',»”’›]/.test(text[e - 1]!)) e--;
       return [bare.span[0], e];
     }
   }
@@ -103,6 +113,9 @@ export function createKeyValueDetector(matchKey: KeyNameMatcher): KeyValueDetect
     if (span === undefined) return ke;
     const value = text.slice(span[0], span[1]);
     if (isPlaceholderValue(value)) return ke;
+    // Under a bare key in text ("SSN: 000-12-3456", ssn=...) a value written like an SSN must pass
+    // the SSN's validation; under a quoted (JSON) key any shape counts, as in structured data.
+    if (rule.type === 'US_SSN' && !quotedKey(text, ks, ke) && SSN_SHAPE.test(value) && !ssnValid(value.replace(/[- ]/g, ''))) return ke;
     if (rule.subtype === 'password' && /pwd$/i.test(key) && /^[/~]/.test(value)) return ke;
     out.push({
       type: rule.type,

@@ -1,4 +1,4 @@
-import { luhnValid } from '../checksums.js';
+import { luhnValid, ssnValid } from '../checksums.js';
 import type { EntityType } from '../types.js';
 import { type Candidate, type Detector, PRIORITY, TRIGGER_DIGIT, contextBefore, isDigit, leftBoundary, rightBoundary } from './detector.js';
 import { matchPhone } from './phone-matcher.js';
@@ -20,7 +20,9 @@ export function isNumberChar(c: number): boolean {
 
 /** Fewest characters a run any type accepts can have (7 digits, or 4 digits and 3 dots). */
 const MIN_RUN = 7;
-const CARD_GROUPED = /\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5}/y;
+// 4-4-4-4(-3), Amex and Diners 4-6-5/4-6-4, and the 13- and 15-digit numbers written in fours
+// (4-4-5, 4-4-4-3).
+const CARD_GROUPED = /\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5}|\d{4}([ -])\d{4}\3(?:\d{4}\3\d{3}|\d{5})/y;
 const SSN = /\d{3}([- .])\d{2}\1\d{4}/y;
 const IPV4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/y;
 const SSN_CONTEXT = /ssn|social security|soc\.? sec/;
@@ -46,19 +48,6 @@ function cardIssuerValid(d: string): boolean {
 
 function cardValid(digits: string): boolean {
   return cardIssuerValid(digits) && luhnValid(digits) && !/^(\d)\1+$/.test(digits);
-}
-
-/**
- * SSN rules of the SSA: area 000, 666 and 900-999 never issued, group 00 and serial 0000 invalid;
- * repeated digits refused.
- */
-export function ssnValid(d: string): boolean {
-  if (d.length !== 9) return false;
-  const area = Number(d.slice(0, 3));
-  if (area === 0 || area === 666 || area >= 900) return false;
-  if (d.slice(3, 5) === '00' || d.slice(5) === '0000') return false;
-  if (/^(\d)\1+$/.test(d)) return false;
-  return true;
 }
 
 /**

@@ -9,9 +9,52 @@ interface Group {
 }
 
 const MAX_GROUPS = 7;
-const MAX_GROUP_DIGITS = 12;
+/** E.164 allows 15 digits; an unbroken +4915123456789 is one group. */
+const MAX_GROUP_DIGITS = 15;
 // Whole words only: "calling the tool" is not phone context; '_' counts as a boundary (phone_number).
 const PHONE_CONTEXT = /(?:^|[^a-z])(?:phone|telephone|tel|call|mobile|cell|fax|whatsapp|sms|contact|dial|ph|hotline)(?![a-z])/;
+
+/** A number may end before a path part or a suffix (`+44 20 7946 0958/ext`), unlike other tokens. */
+function phoneRightBoundary(text: string, e: number): boolean {
+  if (rightBoundary(text, e)) return true;
+  const next = text.charCodeAt(e + 1);
+  return text.charCodeAt(e) === 47 && ((next >= 65 && next <= 90) || (next >= 97 && next <= 122));
+}
+
+/**
+ * Unbroken national numbers with a trunk 0 that need no context word: 11 digits after 06-09 (UK
+ * mobile 07xxx xxxxxx and 08/09 service numbers, Indian mobiles 0 + 6-9xxxxxxxxx), French mobiles
+ * 06/07 (10 digits, and not a valid ISBN-10 such as 0743273567), German mobiles 015x-017x
+ * (11-12 digits).
+ */
+function trunkMobile(d: string): boolean {
+  const n = d.length;
+  const c1 = d.charCodeAt(1);
+  if (n === 11 && c1 >= 54) return true;
+  if (n === 10 && (c1 === 54 || c1 === 55)) return !isbn10Valid(d);
+  return (n === 11 || n === 12) && c1 === 49 && d.charCodeAt(2) >= 53 && d.charCodeAt(2) <= 55;
+}
+
+function isbn10Valid(d: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < 10; i++) sum += (d.charCodeAt(i) - 48) * (10 - i);
+  return sum % 11 === 0;
+}
+
+function allFourDigitGroups(groups: readonly Group[], k: number): boolean {
+  for (let i = 0; i < k; i++) if (groups[i]!.digits.length !== 4) return false;
+  return true;
+}
+
+function mixesDotAndDash(groups: readonly Group[], k: number): boolean {
+  let dot = false;
+  let dash = false;
+  for (let i = 1; i < k; i++) {
+    if (groups[i]!.sep === '.') dot = true;
+    else if (groups[i]!.sep === '-') dash = true;
+  }
+  return dot && dash;
+}
 
 function isSep(c: number): boolean {
   return c === 32 || c === 45 || c === 46 || c === 47; // space - . /
@@ -95,7 +138,7 @@ function nationalValid(groups: readonly Group[], k: number, d: string, hasContex
   const size = (i: number): number => groups[i]!.digits.length;
   if (d.startsWith('0')) {
     if (d[1] === '0') return false;
-    if (k === 1) return hasContext && n >= 10 && n <= 12;
+    if (k === 1) return (hasContext && n >= 10 && n <= 12) || trunkMobile(d);
     // French: 0X XX XX XX XX with one separator kind.
     if (k === 5) {
       if (n !== 10) return false;
@@ -165,16 +208,21 @@ export function matchPhone(text: string, p: number, limit: number = text.length)
   }
   for (let k = groups.length; k >= 1; k--) {
     const last = groups[k - 1]!;
-    if (!rightBoundary(text, last.end)) continue;
+    if (!phoneRightBoundary(text, last.end)) continue;
+    // '.' and '-' in one number: an ISO 6709 coordinate (+40.7128-074.0060), not a phone.
+    if (mixesDotAndDash(groups, k)) continue;
     const digits = digitsUpTo[k]!;
     if (digits.length < 7) return -1;
+    // Unformatted runs without '+' need a context word before the number (a word after it
+    // usually introduces the next value: "id: 9256862327, mobile: ..."); read once.
+    if (k === 1 && !plus && context === undefined) context = PHONE_CONTEXT.test(contextBefore(text, p, 32));
     let ok: boolean;
     if (plus || digits.startsWith('00')) {
-      // Without the 00 international prefix.
+      // Without the 00 international prefix; an unbroken 00 run may be a zero-padded id.
       const intl = intlUpTo[k]!;
-      ok = internationalValid(plus ? intl : intl.slice(2), groups, k, plus ? 0 : 2);
+      // With 00 and only groups of four (0034 7515 9044) it reads as an account or tracking code.
+      ok = (plus || (k > 1 ? !allFourDigitGroups(groups, k) : context === true)) && internationalValid(plus ? intl : intl.slice(2), groups, k, plus ? 0 : 2);
     } else {
-      if (k === 1 && context === undefined) context = PHONE_CONTEXT.test(contextBefore(text, p, 32));
       ok = nationalValid(groups, k, digits, context === true);
     }
     if (ok) return last.end;

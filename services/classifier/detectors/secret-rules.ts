@@ -61,8 +61,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     subtype: 'slack_token',
-    keywords: ['xoxb-', 'xoxp-', 'xoxa-', 'xoxo-', 'xoxs-', 'xoxr-', 'xoxe-'],
-    pattern: /xox[bpaosre]-(?:\d+-)?[A-Za-z0-9-]{10,250}/y,
+    keywords: ['xoxb-', 'xoxp-', 'xoxa-', 'xoxo-', 'xoxs-', 'xoxr-', 'xoxe-', 'xapp-'],
+    // xapp-: app-level tokens (xapp-1-A0123-456-abc...).
+    pattern: /(?:xox[bpaosre]|xapp)-(?:\d+-)?[A-Za-z0-9-]{10,250}/y,
     validate: hasDigitAndLetter,
     boundary: /[A-Za-z0-9-]/,
   },
@@ -70,7 +71,8 @@ export const SECRET_RULES: readonly SecretRule[] = [
     subtype: 'slack_webhook',
     keywords: ['hooks.slack.com/'],
     pattern: /hooks\.slack\.com\/(?:services|workflows)\/[A-Za-z0-9+/]{20,120}/y,
-    boundary: /[A-Za-z0-9/]/,
+    // The URL's '/' comes before the host (https://hooks...), so '/' cannot be a boundary here.
+    boundary: /[A-Za-z0-9]/,
   },
   {
     subtype: 'anthropic_api_key',
@@ -102,6 +104,12 @@ export const SECRET_RULES: readonly SecretRule[] = [
     boundary: /[A-Za-z0-9_-]/,
   },
   {
+    subtype: 'google_oauth_client_secret',
+    keywords: ['GOCSPX-'],
+    pattern: /GOCSPX-[A-Za-z0-9_-]{24,40}/y,
+    boundary: /[A-Za-z0-9_-]/,
+  },
+  {
     subtype: 'google_oauth_token',
     keywords: ['ya29.'],
     pattern: /ya29\.[0-9A-Za-z_-]{20,2048}/y,
@@ -117,9 +125,10 @@ export const SECRET_RULES: readonly SecretRule[] = [
   {
     subtype: 'url_password',
     keywords: ['://'],
-    // scheme://user:password@host — only the password is the secret.
-    // '#' and '?' are allowed in the password: people paste them unencoded, and '@' ends it anyway.
-    pattern: /:\/\/[^\s:/?#@"'<>\\]{0,128}:([^\s/@"'<>\\]{1,256})@/y,
+    // scheme://user:password@host — only the password is the secret. People paste passwords
+    // unencoded: '#' and '?' are allowed, and so is '@' (the host follows the last '@', as URL
+    // parsers read it), but after an '@' a '?' or '#' starts the query of the host.
+    pattern: /:\/\/[^\s:/?#@"'<>\\]{0,128}:([^\s/@"'<>\\]{1,256}(?:@[^\s/@"'<>\\?#]{1,256}){0,4})@/y,
     validate: notPlaceholder,
     boundary: /(?!)/,
   },

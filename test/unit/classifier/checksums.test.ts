@@ -7,9 +7,9 @@ import {
   luhnValid,
   mod97Valid,
   segwitAddressValid,
+  ssnValid,
   verhoeffValid,
 } from '../../../services/classifier/checksums.js';
-import { ssnValid } from '../../../services/classifier/detectors/number-detector.js';
 
 test('Luhn', () => {
   assert.equal(luhnValid('4111111111111111'), true);

@@ -90,6 +90,27 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['SECRET', "{'api_key': 'k1'}", 'k1', 'api_key'],
   ['SECRET', 'the password is Summer2024!', 'Summer2024!', 'password'],
   ['US_SSN', '{"ssn": "not-even-digits"}', 'not-even-digits'],
+  // Structured data: under a quoted key any shape counts, even one the SSA never issues.
+  ['US_SSN', '{"ssn": "000-12-3456"}', '000-12-3456'],
+  ['US_SSN', 'SSN: «536-22-1457»', '536-22-1457'],
+  ['PHONE_NUMBER', 'said their phone is +4915123456789 — ok', '+4915123456789'],
+  ['PHONE_NUMBER', 'BR +5511912345678.', '+5511912345678'],
+  ['PHONE_NUMBER', 'call 004917012345678 now', '004917012345678'],
+  ['PHONE_NUMBER', 'phone=+44 20 7946 0958/ref=12', '+44 20 7946 0958'],
+  ['PHONE_NUMBER', '| Dana | 07579559535 |', '07579559535'],
+  ['PHONE_NUMBER', 'the tool returned 0738826037 for her', '0738826037'],
+  ['PHONE_NUMBER', 'IN 09352665085,', '09352665085'],
+  ['PHONE_NUMBER', 'DE 01701234567', '01701234567'],
+  ['CREDIT_CARD', 'amex "3757 7128 0185 607"', '3757 7128 0185 607'],
+  ['CREDIT_CARD', '| 4242-4576-40674 |', '4242-4576-40674'],
+  ['IBAN_CODE', 'iban DE36-8825-4165-2769-2562-13 ok', 'DE36-8825-4165-2769-2562-13'],
+  ['SECRET', 'url https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX ok', 'hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX', 'slack_webhook'],
+  ['SECRET', 'token xapp-1-A0123BCDEF-4567890123-0a1b2c3d4e5f60718293a4b5c6d7e8f9', 'xapp-1-A0123BCDEF-4567890123-0a1b2c3d4e5f60718293a4b5c6d7e8f9', 'slack_token'],
+  ['SECRET', 'value=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', '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', 'google_oauth_client_secret'],
+  ['SECRET', 'postgres://app:p@ss8dHyCH@db.example.com:5432/x', 'p@ss8dHyCH', 'url_password'],
+  ['SECRET', 'https://user:pw12@host.example?next=a@b.com', 'pw12', 'url_password'],
+  ['SECRET', 'AccountName=acme;AccountKey=Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==;EndpointSuffix=core.windows.net', 'Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==', 'api_key'],
+  ['SECRET', 'credential: «AKIAIOSFODNN7EXAMPLE»', 'AKIAIOSFODNN7EXAMPLE', 'aws_access_key_id'],
 ];
 
 for (const [type, text, value, subtype] of POSITIVES) {
@@ -125,6 +146,11 @@ const LOOK_ALIKES: string[] = [
   'postgres://user:${DB_PASSWORD}@db/x and https://user:***@host',
   'eyJhbGciOiJIUzI1NiJ9 alone is not a JWT',
   'parcel 1234 5678 9012 3456 7890 and account 0012-3456-7890-1234',
+  // Under a bare key or in prose, an SSN-shaped value gets the SSN's validation.
+  'their SSN is 000-21-8890, ssn=666-46-9011, SSN: 900-12-3456',
+  'at +40.7128-074.0060/ (ISO 6709) and ISBN-10 0743273567',
+  'git clone git@github.com:acme/payments-api.git',
+  'padded 0012345678901 and code 0034 7515 9044',
 ];
 
 test('a number next to another token is still found; one inside a sequence of digit groups is not', () => {
