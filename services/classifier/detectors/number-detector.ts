@@ -204,8 +204,10 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDe
         }
       }
     }
-    // A phone number does not start inside a longer sequence of digit groups (tracking numbers).
-    const insideDigits = !afterMatch && first !== 43 && continuesDigitGroups(text, p);
+    // An international 00 number does not start inside a longer sequence of digit groups
+    // (tracking numbers: 9400 1538 9079 0064 4729 79). Other numbers may: a phone number right
+    // after an id or a count is far more common in traces than a code that holds one.
+    const insideDigits = !afterMatch && first === 48 && text.charCodeAt(p + 1) === 48 && continuesDigitGroups(text, p);
     if (phone && !insideDigits && runDigits >= 7) {
       let e = matchPhone(text, p);
       // A card or SSN right after a phone number is not part of it (+61 459 147 252 5517 9941 ...):

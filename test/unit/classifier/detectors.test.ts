@@ -153,7 +153,7 @@ const LOOK_ALIKES: string[] = [
   'padded 0012345678901 and code 0034 7515 9044',
 ];
 
-test('a number next to another token is still found; one inside a sequence of digit groups is not', () => {
+test('a number next to another token is still found; a 00 number inside a sequence of digit groups is not', () => {
   // After a version, a date, an id with letters or '#', or a number found just before.
   assertFinds('version 9.9.3.925 020 5310 1888 today', 'PHONE_NUMBER', '020 5310 1888');
   assertFinds('born 26.10.1993 07417 139108', 'PHONE_NUMBER', '07417 139108');
@@ -165,8 +165,13 @@ test('a number next to another token is still found; one inside a sequence of di
   assertFinds('mobile +61 459 147 252 5517 9941 9530 0628 ok', 'CREDIT_CARD', '5517 9941 9530 0628');
   assertFinds('mobile +61 459 147 252 5517 9941 9530 0628 ok', 'PHONE_NUMBER', '+61 459 147 252');
   assertFinds('mobile +49 30 2514944 177 46 3600\n', 'US_SSN', '177 46 3600');
+  // After a plain number or digit group (an id, a count).
+  assertFinds('order 772001726429 1-697-818-2516, ok', 'PHONE_NUMBER', '1-697-818-2516');
+  assertFinds('"token_count": 8587 087996 75821\n', 'PHONE_NUMBER', '087996 75821');
+  assertFinds('ref 8610-81-55 493.393.7750,', 'PHONE_NUMBER', '493.393.7750');
   // Inside a run of pure digit groups (a tracking number) nothing is a phone number.
   assert.deepEqual(found('tracking 9400 1809 4901 4952 6017 80'), []);
+  assert.deepEqual(found('USPS 9400 1538 9079 0064 4729 79'), []);
 });
 
 for (const text of LOOK_ALIKES) {
