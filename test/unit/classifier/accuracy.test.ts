@@ -26,6 +26,6 @@ test('recall, precision and leaks on a seeded corpus slice', () => {
   for (const [type, v] of per) {
     assert.ok(v.hit / v.labels >= 0.99, `${type} recall ${v.hit}/${v.labels}`);
     assert.ok(v.tp / v.pred >= 0.98, `${type} precision ${v.tp}/${v.pred}`);
-    if (type !== 'PHONE_NUMBER') assert.equal(v.leaks, 0, `${type} leaks`);
+    assert.equal(v.leaks, 0, `${type} leaks`);
   }
 });
