@@ -91,8 +91,9 @@ export function createKeyNameMatcher(extra: readonly KeyNameRuleConfig[] = []): 
 
 /**
  * Values under a sensitive key that are placeholders, not secrets: empty, null-ish, stars,
- * template variables, and labels this masker already wrote.
+ * template variables, documentation stand-ins (YOUR_API_KEY_HERE), and labels this masker
+ * already wrote.
  */
 export function isPlaceholderValue(v: string): boolean {
-  return /^(?:|\*+|x{3,}|null|none|nil|undefined|true|false|redacted|\[[A-Z_]+(?::[A-Za-z0-9_-]*)?\]|<[^<>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|%s)$/i.test(v);
+  return /^(?:|\*+|x{3,}|null|none|nil|undefined|true|false|redacted|your[_-][a-z0-9_-]*|\[[A-Z_]+(?::[A-Za-z0-9_-]*)?\]|<[^<>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|%s)$/i.test(v);
 }

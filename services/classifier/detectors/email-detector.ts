@@ -54,9 +54,10 @@ function matchAt(text: string, at: number): [number, number] | undefined {
   if (local.includes('..')) return undefined;
   if (s > 0) {
     const before = text.charCodeAt(s - 1);
-    // URL path, userinfo (scheme://user:pass@host), '@@'; but mailto: is an address.
-    if (before === 47 || before === 64) return undefined;
-    if (before === 58 && !text.slice(Math.max(0, s - 7), s).toLowerCase().endsWith('mailto:')) return undefined;
+    // URL userinfo (scheme://user@host, scheme://user:pass@host) and '@@' are not addresses; after
+    // a label (email:jane@x.com, From:ops@x.org) or in a URL path (/users/jane@x.com/) they are.
+    if (before === 64 || (before === 47 && s >= 2 && text.charCodeAt(s - 2) === 47)) return undefined;
+    if (before === 58 && inUrlUserinfo(text, s - 1)) return undefined;
   }
 
   let e = at + 1;
@@ -79,4 +80,15 @@ function matchAt(text: string, at: number): [number, number] | undefined {
   // git@github.com:org/repo.git is an SSH remote, not a person's address.
   if (local === 'git' && text.charCodeAt(e) === 58) return undefined;
   return [s, e];
+}
+
+/** True when the ':' at `colon` separates user and password after `scheme://` in the same token. */
+function inUrlUserinfo(text: string, colon: number): boolean {
+  const limit = Math.max(0, colon - MAX_LOCAL - 16);
+  for (let i = colon - 1; i >= limit; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 47) return i >= 2 && text.charCodeAt(i - 1) === 47 && text.charCodeAt(i - 2) === 58;
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 34 || c === 39 || c === 60 || c === 64) return false;
+  }
+  return false;
 }

@@ -36,20 +36,26 @@ export function createIbanDetector(): IbanDetector {
     let i = s;
     let count = 0;
     let sep = 0;
+    let since = 0; // alphanumerics since the last separator
     while (i < text.length && count < len) {
       const c = text.charCodeAt(i);
       if (isAlnum(c)) {
         count++;
+        since++;
         i++;
       } else if ((c === 32 || c === 45) && (sep === 0 || sep === c) && count % 4 === 0 && i + 1 < text.length && isAlnum(text.charCodeAt(i + 1))) {
+        // Hyphens only between every group of four: a UUID (ba66a608-e0b7-...) is no IBAN.
+        if (c === 45 && since !== 4) break;
         sep = c;
+        since = 0;
         i++;
       } else {
         break;
       }
     }
-    if (count !== len) return resume;
+    if (count !== len || (sep === 45 && since > 4)) return resume;
     if (i < text.length && isAlnum(text.charCodeAt(i))) return resume;
+    if (sep === 45 && text.charCodeAt(i) === 45 && isAlnum(text.charCodeAt(i + 1))) return resume;
     const compact = sep === 0 ? text.slice(s, i) : text.slice(s, i).replaceAll(String.fromCharCode(sep), '');
     if (!ibanValid(compact)) return resume;
     out.push({ type: 'IBAN_CODE', start: s, end: i, priority: PRIORITY.validated });

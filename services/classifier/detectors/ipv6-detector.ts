@@ -14,7 +14,7 @@ function isAddrChar(c: number): boolean {
 /**
  * IP_ADDRESS (v6): anchored on ':' with a hex digit or ':' on both sides, expanded over at most 45
  * address characters, then validated by node:net. Needs a digit and two groups, so `a::b` and
- * `std::vector` do not fire; MAC addresses and clock times fail validation.
+ * `std::vector` do not fire; MAC addresses and clock times fail validation, EUI-64 ids are refused.
  */
 export function createIpv6Detector(colonCheck = true): Detector {
   const plausible = colonCheck ? plausibleShape : hasDigitAndGroups;
@@ -46,7 +46,7 @@ export function createIpv6Detector(colonCheck = true): Detector {
             // Trailing '.' or ':' may be punctuation.
             for (let k = 0; k < 3 && e > s; k++) {
               const cand = text.slice(s, e);
-              if (plausible(cand) && isIPv6(cand)) {
+              if (plausible(cand) && !eui64Shape(cand) && isIPv6(cand)) {
                 out.push({ type: 'IP_ADDRESS', start: s, end: e, priority: PRIORITY.validated });
                 break;
               }
@@ -92,6 +92,13 @@ function plausibleShape(cand: string): boolean {
   if (!digit || groups < 2) return false;
   if (doubleColon) return true;
   return dot ? colons === 6 : colons === 7;
+}
+
+/** Eight groups of two hex digits (00:1a:2b:ff:fe:3c:4d:5e) is an EUI-64 hardware id, not an address. */
+function eui64Shape(cand: string): boolean {
+  if (cand.length !== 23) return false;
+  for (let i = 2; i < 23; i += 3) if (cand.charCodeAt(i) !== 58) return false;
+  return true;
 }
 
 /** The check without the colon count (the reference the equivalence test compares with). */

@@ -16,7 +16,7 @@ const JSON_NUMBER = /\s{0,64}:\s{0,64}(-?\d[\d.eE+-]{0,40})/dy;
 const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:\\\\(?:\\\\|\\"|[^\\])|\\[^"\\]|[^"\\]){1,2048})\\"/dy;
 const SINGLE_QUOTED_VALUE = /\s{0,64}[:=]\s{0,64}'([^'\\\n]{1,2048})'/dy;
 // Typographic quotes (« », “ ”, ‘ ’, „, ‹ ›) around a value are not part of it.
-const BARE_VALUE = /[ \t]{0,64}([:=])[ \t]{0,64}["«“‘„‹]?(?:(?:Bearer|Basic|Token|Digest) +)?([^\s"',;&<>)}\]«»“”‘’„‹›]{1,2048})/diy;
+const BARE_VALUE = /[ \t]{0,64}([:=])[ \t]{0,64}["'«“‘„‹]?(?:(?:Bearer|Basic|Token|Digest) +)?([^\s"',;&<>)}\]«»“”‘’„‹›]{1,2048})/diy;
 
 const PROSE_VALUE = /[ \t]{1,4}(?:is|was)[ \t]{1,4}["'`«“‘„‹]?([^\s"'`,;«»“”‘’„‹›]{4,256})/dy;
 
@@ -26,6 +26,31 @@ const SSN_SHAPE = /^\d{3}([- ]?)\d{2}\1\d{4}$/;
 function quotedKey(text: string, ks: number, ke: number): boolean {
   const open = text.charCodeAt(ks - 1);
   return ((open === 34 || open === 39) && text.charCodeAt(ke) === open) || (open === 34 && text.charCodeAt(ke) === 92);
+}
+
+/** Opening quote -> the characters that may close it. */
+const CLOSING: Readonly<Record<string, string>> = { '"': '"', "'": "'", '“': '”“', '«': '»', '‘': '’', '„': '“”', '‹': '›' };
+
+/** Where the quoted value starting at `vs` ends, when the character before it opens a quote. */
+function closingQuote(text: string, vs: number): number | undefined {
+  const close = CLOSING[text[vs - 1] ?? ''];
+  if (close === undefined) return undefined;
+  const limit = Math.min(text.length, vs + 2048);
+  for (let i = vs; i < limit; i++) {
+    const c = text[i]!;
+    if (c === '\n' || c === '\r') return undefined;
+    if (close.includes(c)) return i > vs ? i : undefined;
+  }
+  return undefined;
+}
+
+/** `${VAR}` and `{{ var }}`: the value regexes stop before '}', which belongs to the placeholder. */
+function withClosingBraces(text: string, span: [number, number]): [number, number] {
+  const v = text.slice(span[0], span[0] + 2);
+  if (v !== '${' && v !== '{{') return span;
+  let e = span[1];
+  while (e < text.length && e - span[1] < 2 && text.charCodeAt(e) === 125) e++;
+  return [span[0], e];
 }
 
 function isKeyChar(c: number): boolean {
@@ -64,6 +89,9 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
     if (end - prose[0] < 4 || /^[a-z]+$/.test(text.slice(prose[0], end))) return undefined;
     return [prose[0], end];
   }
+  // A quoted value runs to its closing quote on the same line (PASSWORD="open sesame 42").
+  const quoted = closingQuote(text, bare.span[0]);
+  if (quoted !== undefined) return [bare.span[0], quoted];
   // `key: value` is also prose ("Token: the one above"): accept it at the start of a line (YAML,
   // HTTP headers), after an identifier-like key (api_key, clientSecret), or for a value that is
   // not a plain word.
@@ -109,8 +137,9 @@ export function createKeyValueDetector(matchKey: KeyNameMatcher): KeyValueDetect
     const key = text.slice(ks, ke);
     const rule = matchKey(key);
     if (rule === undefined) return ke;
-    const span = valueSpan(text, ks, ke);
-    if (span === undefined) return ke;
+    const found = valueSpan(text, ks, ke);
+    if (found === undefined) return ke;
+    const span = withClosingBraces(text, found);
     const value = text.slice(span[0], span[1]);
     if (isPlaceholderValue(value)) return ke;
     // Under a bare key in text ("SSN: 000-12-3456", ssn=...) a value written like an SSN must pass

@@ -26,7 +26,8 @@ const CARD_GROUPED = /\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6
 const SSN = /\d{3}([- .])\d{2}\1\d{4}/y;
 const IPV4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/y;
 const SSN_CONTEXT = /ssn|social security|soc\.? sec/;
-const VERSION_CONTEXT = /version|release|\bver\b|\bv$|build/;
+// Versions and numbered sections (§3.2.6.1, RFC 9110 section 3.2.6.1) are not addresses.
+const VERSION_CONTEXT = /version|release|\bver\b|\bv$|build|§|section|clause|\boid\b/;
 
 /** Issuer prefixes and lengths of the major card schemes: a Luhn-valid number outside them is not a card. */
 function cardIssuerValid(d: string): boolean {
@@ -93,11 +94,28 @@ function continuesDigitGroups(text: string, p: number): boolean {
   return true;
 }
 
+/** GS1 check digit of a 13-digit barcode (weights 1 and 3). */
+function ean13Valid(d: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < 13; i++) sum += (d.charCodeAt(i) - 48) * (i % 2 === 0 ? 1 : 3);
+  return sum % 10 === 0;
+}
+
+/** Exactly four digits at [a, a + 4), not part of a longer run. */
+function fourDigits(text: string, a: number): boolean {
+  if (a < 0 || (a > 0 && isDigit(text.charCodeAt(a - 1))) || isDigit(text.charCodeAt(a + 4))) return false;
+  for (let i = a; i < a + 4; i++) if (!isDigit(text.charCodeAt(i))) return false;
+  return true;
+}
+
 /** End of a card number starting at `p` (a run of `len` digits there), or -1. */
 function cardAt(text: string, p: number, len: number): number {
   if (len >= 12 && len <= 19) {
     const e = p + len;
-    return rightBoundary(text, e) && cardValid(text.slice(p, e)) ? e : -1;
+    const d = text.slice(p, e);
+    // 13 digits starting with 4 that are also a valid EAN-13 barcode (GS1 prefixes 400-440 are
+    // Germany's) are taken for the barcode: 13-digit Visa numbers are long out of use.
+    return rightBoundary(text, e) && cardValid(d) && !(len === 13 && ean13Valid(d)) ? e : -1;
   }
   if (len !== 4) return -1;
   const m = stick(CARD_GROUPED, text, p);
@@ -108,7 +126,32 @@ function cardAt(text: string, p: number, len: number): number {
     e -= 4;
     d = d.slice(0, 16);
   }
-  return rightBoundary(text, e) && cardValid(d) ? e : -1;
+  if (!(rightBoundary(text, e) && cardValid(d))) return -1;
+  return windowOfLongerCode(text, p, e, text.charCodeAt(p + 4)) ? -1 : e;
+}
+
+function joinsRun(c: number, sep: number): boolean {
+  return c === sep || !(c === 45 || c === 46 || c === 47 || c === 58);
+}
+
+/**
+ * True when the grouped card [p, e) is a window of a longer run of four-digit groups separated by
+ * `sep` (a tracking number, a licence key, a hex dump): another plain group of four follows, or
+ * groups of four lead up to it from the start of the run, or three or more do. A card after a
+ * phone number (020 3448 4891 3564 3254 1186 2397) or before a date stays a card.
+ */
+function windowOfLongerCode(text: string, p: number, e: number, sep: number): boolean {
+  if (text.charCodeAt(e) === sep && fourDigits(text, e + 1) && joinsRun(text.charCodeAt(e + 5), sep)) return true;
+  let a = p;
+  let before = 0;
+  // A group counts when the run holds it: after `sep`, or after a character that joins no number
+  // (not 374-00-|0867 or 2287-3192-|8182, which belong to another token).
+  while (text.charCodeAt(a - 1) === sep && fourDigits(text, a - 5) && joinsRun(text.charCodeAt(a - 6), sep)) {
+    before++;
+    a -= 5;
+  }
+  const runStart = !(text.charCodeAt(a - 1) === sep && isDigit(text.charCodeAt(a - 2)));
+  return before >= 3 || (before >= 1 && runStart);
 }
 
 /** End of a US SSN starting at `p` (a run of `len` digits there), or -1. */

@@ -56,6 +56,9 @@ function mixesDotAndDash(groups: readonly Group[], k: number): boolean {
   return dot && dash;
 }
 
+/** The last word before a number names it as an id, code or reference. */
+const ID_LABEL = /(?:^|[^a-z])(?:ids?|no|nr|num|number|code|ref|sku|serial|ean|gtin|isbn|order|invoice|account|acct|material|part|article|item|batch|lot|ticket|case)[^a-z0-9]{0,4}$/;
+
 function isSep(c: number): boolean {
   return c === 32 || c === 45 || c === 46 || c === 47; // space - . /
 }
@@ -133,12 +136,12 @@ function internationalValid(intl: string, groups: readonly Group[], k: number, p
 }
 
 /** The first `k` groups as a national number; `d` is their digits. */
-function nationalValid(groups: readonly Group[], k: number, d: string, hasContext: boolean): boolean {
+function nationalValid(groups: readonly Group[], k: number, d: string, hasContext: boolean, idLabel: boolean): boolean {
   const n = d.length;
   const size = (i: number): number => groups[i]!.digits.length;
   if (d.startsWith('0')) {
     if (d[1] === '0') return false;
-    if (k === 1) return (hasContext && n >= 10 && n <= 12) || trunkMobile(d);
+    if (k === 1) return (hasContext && n >= 10 && n <= 12) || (!idLabel && trunkMobile(d));
     // French: 0X XX XX XX XX with one separator kind.
     if (k === 5) {
       if (n !== 10) return false;
@@ -197,6 +200,7 @@ export function matchPhone(text: string, p: number, limit: number = text.length)
   const first = groups[0]!;
   if (!plus && first.digits[0] !== '0' && groups.length > 1 && first.digits.length !== 1 && first.digits.length !== 3 && first.digits.length !== 5) return -1;
   let context: boolean | undefined;
+  let idLabel: boolean | undefined;
   // The digits of the first k groups, and those without the "(0)" trunk hint of "+44 (0)20 ...",
   // for every k, built once: the loop below tries the longest number first.
   const digitsUpTo: string[] = [''];
@@ -223,7 +227,9 @@ export function matchPhone(text: string, p: number, limit: number = text.length)
       // With 00 and only groups of four (0034 7515 9044) it reads as an account or tracking code.
       ok = (plus || (k > 1 ? !allFourDigitGroups(groups, k) : context === true)) && internationalValid(plus ? intl : intl.slice(2), groups, k, plus ? 0 : 2);
     } else {
-      ok = nationalValid(groups, k, digits, context === true);
+      // An unbroken run right after an id label ("material_no":"07471933300") is that id.
+      if (k === 1 && context === false && idLabel === undefined) idLabel = ID_LABEL.test(contextBefore(text, p, 24));
+      ok = nationalValid(groups, k, digits, context === true, idLabel === true);
     }
     if (ok) return last.end;
   }

@@ -111,6 +111,12 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['SECRET', 'https://user:pw12@host.example?next=a@b.com', 'pw12', 'url_password'],
   ['SECRET', 'AccountName=acme;AccountKey=Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==;EndpointSuffix=core.windows.net', 'Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==', 'api_key'],
   ['SECRET', 'credential: «AKIAIOSFODNN7EXAMPLE»', 'AKIAIOSFODNN7EXAMPLE', 'aws_access_key_id'],
+  // A quoted value runs to its closing quote.
+  ['SECRET', 'redis:\n  password: \'two words here\'\n', 'two words here', 'password'],
+  ['SECRET', 'export ADMIN_PASSWORD="open sesame 42"', 'open sesame 42', 'password'],
+  ['SECRET', 'client.login(user="bob", password="hello world 9")', 'hello world 9', 'password'],
+  ['EMAIL_ADDRESS', 'email:jane@example.com', 'jane@example.com'],
+  ['EMAIL_ADDRESS', 'GET /api/v1/users/jane.doe@example.com/profile 200', 'jane.doe@example.com'],
 ];
 
 for (const [type, text, value, subtype] of POSITIVES) {
@@ -151,6 +157,14 @@ const LOOK_ALIKES: string[] = [
   'at +40.7128-074.0060/ (ISO 6709) and ISBN-10 0743273567',
   'git clone git@github.com:acme/payments-api.git',
   'padded 0012345678901 and code 0034 7515 9044',
+  // Windows of longer runs of four-digit groups, and a barcode, are not cards.
+  'USPS 9205 5902 2287 0018 3085 19 and license 4293 1969 7809 9392 1762 5918',
+  '0000000 2000 4000 6000 8000 1000 3000 5000 7000',
+  'EAN 4066915560707',
+  '"material_no":"07471933300", order 07471933300',
+  'EUI-64 00:1a:2b:ff:fe:3c:4d:5e and See §3.2.6.1 of RFC 9110',
+  'password=${DB_PASSWORD} and "api_key": "YOUR_API_KEY_HERE"',
+  'https://jane@example.com/x and ssh://git@github.com/acme/x',
 ];
 
 test('a number next to another token is still found; a 00 number inside a sequence of digit groups is not', () => {
