@@ -26,6 +26,8 @@ const CARD_GROUPED = /\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6
 const SSN = /\d{3}([- .])\d{2}\1\d{4}/y;
 const IPV4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/y;
 const SSN_CONTEXT = /ssn|social security|soc\.? sec/;
+// The last words before a number name a product or business record (Part no. 512-34-7788).
+const RECORD_LABEL = /(?:^|[^a-z])(?:part|sku|item|article|model|serial|order|invoice|ticket|case|lot|batch|material|product)(?:[ _-]?(?:(?:no|nr|num)\.?|number|id|#))?[ \t:=#"'([]{0,4}$/;
 // Versions and numbered sections (§3.2.6.1, RFC 9110 section 3.2.6.1) are not addresses.
 const VERSION_CONTEXT = /version|release|\bver\b|\bv$|build|§|section|clause|\boid\b/;
 
@@ -161,8 +163,11 @@ function ssnAt(text: string, p: number, len: number): number {
     if (m === null) return -1;
     const e = p + m[0].length;
     const d = m[0].replace(/[- .]/g, '');
-    const needsContext = m[1] === '.' || isPublishedSampleSsn(d);
-    return rightBoundary(text, e) && ssnValid(d) && (!needsContext || SSN_CONTEXT.test(contextBefore(text, p, 40))) ? e : -1;
+    if (!rightBoundary(text, e) || !ssnValid(d)) return -1;
+    // Dotted numbers and published samples need an SSN context word; so does a number labelled as
+    // a part or order number (Part no. 512-34-7788).
+    const needsContext = m[1] === '.' || isPublishedSampleSsn(d) || RECORD_LABEL.test(contextBefore(text, p, 24));
+    return !needsContext || SSN_CONTEXT.test(contextBefore(text, p, 40)) ? e : -1;
   }
   if (len === 9 && rightBoundary(text, p + 9) && ssnValid(text.slice(p, p + 9)) && SSN_CONTEXT.test(contextBefore(text, p, 40))) return p + 9;
   return -1;

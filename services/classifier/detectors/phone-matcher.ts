@@ -1,4 +1,4 @@
-import { contextBefore, isDigit, rightBoundary } from './detector.js';
+import { contextBefore, idLabelBefore, isDigit, rightBoundary } from './detector.js';
 
 interface Group {
   start: number;
@@ -55,9 +55,6 @@ function mixesDotAndDash(groups: readonly Group[], k: number): boolean {
   }
   return dot && dash;
 }
-
-/** The last word before a number names it as an id, code or reference. */
-const ID_LABEL = /(?:^|[^a-z])(?:ids?|no|nr|num|number|code|ref|sku|serial|ean|gtin|isbn|order|invoice|account|acct|material|part|article|item|batch|lot|ticket|case)[^a-z0-9]{0,4}$/;
 
 function isSep(c: number): boolean {
   return c === 32 || c === 45 || c === 46 || c === 47; // space - . /
@@ -228,7 +225,7 @@ export function matchPhone(text: string, p: number, limit: number = text.length)
       ok = (plus || (k > 1 ? !allFourDigitGroups(groups, k) : context === true)) && internationalValid(plus ? intl : intl.slice(2), groups, k, plus ? 0 : 2);
     } else {
       // An unbroken run right after an id label ("material_no":"07471933300") is that id.
-      if (k === 1 && context === false && idLabel === undefined) idLabel = ID_LABEL.test(contextBefore(text, p, 24));
+      if (k === 1 && context === false && idLabel === undefined) idLabel = idLabelBefore(text, p);
       ok = nationalValid(groups, k, digits, context === true, idLabel === true);
     }
     if (ok) return last.end;

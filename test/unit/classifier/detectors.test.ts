@@ -93,6 +93,8 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   // Structured data: under a quoted key any shape counts, even one the SSA never issues.
   ['US_SSN', '{"ssn": "000-12-3456"}', '000-12-3456'],
   ['US_SSN', 'SSN: «536-22-1457»', '536-22-1457'],
+  ['US_SSN', 'done with the ticket. [810-22-1352] next', '810-22-1352'],
+  ['US_SSN', 'SSN no. 512-34-7788', '512-34-7788'],
   ['PHONE_NUMBER', 'said their phone is +4915123456789 — ok', '+4915123456789'],
   ['PHONE_NUMBER', 'BR +5511912345678.', '+5511912345678'],
   ['PHONE_NUMBER', 'call 004917012345678 now', '004917012345678'],
@@ -165,6 +167,7 @@ const LOOK_ALIKES: string[] = [
   'EUI-64 00:1a:2b:ff:fe:3c:4d:5e and See §3.2.6.1 of RFC 9110',
   'password=${DB_PASSWORD} and "api_key": "YOUR_API_KEY_HERE"',
   'https://jane@example.com/x and ssh://git@github.com/acme/x',
+  'Part no. 512-34-7788 in stock, sku: 512-34-7788, "order_id": "512-34-7788"',
 ];
 
 test('a number next to another token is still found; a 00 number inside a sequence of digit groups is not', () => {
