@@ -183,7 +183,8 @@ function quickReject(text: string, p: number): boolean {
 /**
  * PHONE_NUMBER at `p`: international numbers (leading + or 00, country rules for +1, +44, +49,
  * +33, +91, E.164 length otherwise) and national formats of North America, the UK, Germany,
- * France and India. Unformatted national digit runs need a context word (phone, call, ...).
+ * France and India. Unformatted national digit runs need a context word (phone, call, ...),
+ * except mobile shapes with a trunk 0 that no id label precedes.
  * The number ends by `limit`. Returns the end offset or -1.
  */
 export function matchPhone(text: string, p: number, limit: number = text.length): number {

@@ -133,6 +133,15 @@ export const SECRET_RULES: readonly SecretRule[] = [
     boundary: /(?!)/,
   },
   {
+    subtype: 'basic_auth_password',
+    keywords: ['-u ', '--user ', '--user='],
+    // curl -u user:password, --user user:password: only the password. A numeric pair is a
+    // uid:gid (docker run -u 1000:1000).
+    pattern: /(?:-u |--user[ =])["']?[^\s:"'@]{1,128}:([^\s"']{1,256})/y,
+    validate: (s) => !/^\d+$/.test(s) && notPlaceholder(s),
+    boundary: /[A-Za-z0-9_-]/,
+  },
+  {
     subtype: 'bearer_token',
     keywords: ['Bearer ', 'bearer ', 'BEARER ', 'Basic ', 'Token '],
     pattern: /(?:Bearer|bearer|BEARER|Basic|Token) +([A-Za-z0-9\-._~+/]{16,4096}=*)/y,

@@ -113,6 +113,7 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['SECRET', 'https://user:pw12@host.example?next=a@b.com', 'pw12', 'url_password'],
   ['SECRET', 'AccountName=acme;AccountKey=Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==;EndpointSuffix=core.windows.net', 'Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==', 'api_key'],
   ['SECRET', 'credential: «AKIAIOSFODNN7EXAMPLE»', 'AKIAIOSFODNN7EXAMPLE', 'aws_access_key_id'],
+  ['SECRET', 'curl -u admin:curlPass! https://api.example.com', 'curlPass!', 'basic_auth_password'],
   // A quoted value runs to its closing quote.
   ['SECRET', 'redis:\n  password: \'two words here\'\n', 'two words here', 'password'],
   ['SECRET', 'export ADMIN_PASSWORD="open sesame 42"', 'open sesame 42', 'password'],
@@ -168,6 +169,7 @@ const LOOK_ALIKES: string[] = [
   'password=${DB_PASSWORD} and "api_key": "YOUR_API_KEY_HERE"',
   'https://jane@example.com/x and ssh://git@github.com/acme/x',
   'Part no. 512-34-7788 in stock, sku: 512-34-7788, "order_id": "512-34-7788"',
+  'docker run -u 1000:1000 img && git push -u origin main',
 ];
 
 test('a number next to another token is still found; a 00 number inside a sequence of digit groups is not', () => {
