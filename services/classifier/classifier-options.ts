@@ -1,6 +1,6 @@
 import { ValidationError, type ValidationIssue } from '../shared/errors.js';
 import { CHECKSUMS } from './custom-detector.js';
-import { regexSafetyProblem } from './regex-safety.js';
+import { patternProblem } from './regex-safety.js';
 import type { BuiltinEntityType, ClassifierOptions, CustomDetectorConfig, KeyNameRuleConfig } from './types.js';
 
 export const BUILTIN_TYPES: readonly BuiltinEntityType[] = [
@@ -30,6 +30,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A misspelt field would silently drop a detector or its checks: every field must be known. */
+function unknownFields(obj: Record<string, unknown>, known: readonly string[], at: string, issues: ValidationIssue[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) issues.push({ path: at === '' ? key : `${at}.${key}`, message: `unknown field (expected ${known.join(', ')})` });
+  }
+}
+
 /**
  * Validates classifier options in one pass and reports every problem with its path
  * (ValidationError, code CONFIG_INVALID).
@@ -39,6 +46,7 @@ export function resolveClassifierOptions(options: ClassifierOptions = {}): Resol
   const raw: unknown = options;
   if (!isRecord(raw)) throw new ValidationError('CONFIG_INVALID', 'classifier options', [{ path: '', message: 'must be an object' }]);
 
+  unknownFields(raw, ['customDetectors', 'keyNameRules', 'types', 'maxDepth'], '', issues);
   const custom: CustomDetectorConfig[] = [];
   const customRaw = raw['customDetectors'];
   if (customRaw !== undefined && !Array.isArray(customRaw)) issues.push({ path: 'customDetectors', message: 'must be an array' });
@@ -49,6 +57,7 @@ export function resolveClassifierOptions(options: ClassifierOptions = {}): Resol
       return;
     }
     const before = issues.length;
+    unknownFields(d, ['type', 'pattern', 'flags', 'validate', 'keywords', 'subtype'], at, issues);
     const { type, pattern, flags, validate, keywords, subtype } = d;
     if (typeof type !== 'string' || !TYPE_NAME.test(type)) issues.push({ path: `${at}.type`, message: 'must match /^[A-Z][A-Z0-9_]{1,63}$/' });
     if (typeof pattern !== 'string' || pattern.length === 0 || pattern.length > MAX_PATTERN) {
@@ -65,17 +74,8 @@ export function resolveClassifierOptions(options: ClassifierOptions = {}): Resol
     }
     if (subtype !== undefined && typeof subtype !== 'string') issues.push({ path: `${at}.subtype`, message: 'must be a string' });
     if (typeof pattern === 'string' && pattern.length > 0 && pattern.length <= MAX_PATTERN) {
-      const problem = regexSafetyProblem(pattern);
-      if (problem !== undefined) {
-        issues.push({ path: `${at}.pattern`, message: `may backtrack catastrophically: ${problem}` });
-      } else {
-        try {
-          const re = new RegExp(`^(?:${pattern})$`, typeof flags === 'string' && /^[imsu]*$/.test(flags) ? flags : '');
-          if (re.test('')) issues.push({ path: `${at}.pattern`, message: 'must not match the empty string' });
-        } catch (err) {
-          issues.push({ path: `${at}.pattern`, message: `is not a valid regular expression (${(err as Error).message})` });
-        }
-      }
+      const problem = patternProblem(pattern, typeof flags === 'string' && /^[imsu]*$/.test(flags) ? flags : '');
+      if (problem !== undefined) issues.push({ path: `${at}.pattern`, message: problem });
     }
     if (issues.length === before) custom.push(Object.freeze({ ...(d as unknown as CustomDetectorConfig), keywords: [...((keywords as string[] | undefined) ?? [])] }));
   });
@@ -90,6 +90,7 @@ export function resolveClassifierOptions(options: ClassifierOptions = {}): Resol
       return;
     }
     const before = issues.length;
+    unknownFields(r, ['suffix', 'type', 'subtype'], at, issues);
     if (typeof r['suffix'] !== 'string' || !/^[a-z0-9]{2,64}$/.test(r['suffix'])) issues.push({ path: `${at}.suffix`, message: 'must be 2-64 lower-case letters or digits' });
     if (typeof r['type'] !== 'string' || !TYPE_NAME.test(r['type'])) issues.push({ path: `${at}.type`, message: 'must match /^[A-Z][A-Z0-9_]{1,63}$/' });
     if (r['subtype'] !== undefined && typeof r['subtype'] !== 'string') issues.push({ path: `${at}.subtype`, message: 'must be a string' });

@@ -6,7 +6,7 @@ import { type Candidate, type Detector, TRIGGER_DIGIT } from './detectors/detect
 import { createEmailDetector } from './detectors/email-detector.js';
 import { createIbanDetector } from './detectors/iban-detector.js';
 import { createIpv6Detector } from './detectors/ipv6-detector.js';
-import { createKeyValueDetector } from './detectors/key-value-detector.js';
+import { configuredKeyWords, createKeyValueDetector } from './detectors/key-value-detector.js';
 import { createNumberDetector } from './detectors/number-detector.js';
 import { createSecretDetector } from './detectors/secret-detector.js';
 import { createSinglePass } from './detectors/single-pass.js';
@@ -53,7 +53,9 @@ export function createClassifierWith(options: ClassifierOptions, internals: Scan
   const number = createNumberDetector(enabled);
   const iban = createIbanDetector();
   const crypto = createCryptoDetector();
-  const all: Detector[] = [secret, keyValue, createEmailDetector(), number, iban, createIpv6Detector(gating), crypto, ...opts.customDetectors.map(createCustomDetector)];
+  // Configured key-name rules have key words of their own in text (employeeId: E12345).
+  const configuredKeys = opts.keyNameRules.length === 0 ? [] : [createKeyValueDetector(matchKey, configuredKeyWords(opts.keyNameRules.map((r) => r.suffix)), [...new Set(opts.keyNameRules.map((r) => r.type))])];
+  const all: Detector[] = [secret, keyValue, ...configuredKeys, createEmailDetector(), number, iban, createIpv6Detector(gating), crypto, ...opts.customDetectors.map(createCustomDetector)];
   const detectors = all.filter((d) => d.types.some((t) => enabled.has(t)));
   const fuse = gating && internals.singlePass !== false;
   const on = <D extends Detector>(d: D): D | undefined => (fuse && detectors.includes(d) ? d : undefined);

@@ -32,14 +32,39 @@ function validateAction(a: unknown, path: string, issues: ValidationIssue[]): vo
   }
 }
 
-/** Canonical form for pseudonyms, so that `4111-1111-...` and `4111 1111 ...` join. */
+/**
+ * Canonical form for pseudonyms, so that spellings of one value join: `4111-1111-...` and
+ * `4111 1111 ...`, `(415) 555-2671` and `+1 415-555-2671`, `2001:db8::1` and `2001:0db8:0:...:1`.
+ */
 function canonical(type: string, value: string): string {
   if (type === 'EMAIL_ADDRESS') return value.toLowerCase();
-  if (type === 'CREDIT_CARD' || type === 'US_SSN' || type === 'IBAN_CODE' || type === 'PHONE_NUMBER') {
-    return value.replace(/[\s\-.()/]/g, '').toUpperCase();
-  }
-  if (type === 'IP_ADDRESS') return value.toLowerCase();
+  if (type === 'PHONE_NUMBER') return canonicalPhone(value);
+  if (type === 'CREDIT_CARD' || type === 'US_SSN' || type === 'IBAN_CODE') return value.replace(/[\s\-.()/]/g, '').toUpperCase();
+  if (type === 'IP_ADDRESS') return value.includes(':') ? canonicalIpv6(value) : value;
+  if (type === 'CRYPTO' && /^(?:bc|tb)1/i.test(value)) return value.toLowerCase(); // bech32 is case-insensitive
   return value;
+}
+
+/**
+ * E.164 digits for international numbers (without a `(0)` trunk hint) and North American ones
+ * written nationally; other national numbers keep their digits (their country is not known).
+ */
+function canonicalPhone(value: string): string {
+  const v = value.trim().replace(/\(0\)/g, '');
+  const plus = /^\(?\+/.test(v);
+  let d = v.replace(/\D/g, '');
+  if (!plus && d.startsWith('00')) return `+${d.slice(2)}`;
+  if (plus) return `+${d}`;
+  if (d.length === 11 && d[0] === '1') d = d.slice(1);
+  return d.length === 10 && /^[2-9]\d\d[2-9]/.test(d) ? `+1${d}` : d;
+}
+
+function canonicalIpv6(value: string): string {
+  try {
+    return new URL(`http://[${value}]/`).hostname.slice(1, -1);
+  } catch {
+    return value.toLowerCase();
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ibanValid, luhnValid, mod97Valid, verhoeffValid } from './checksums.js';
 import { type Candidate, type Detector, PRIORITY, isWordChar } from './detectors/detector.js';
+import { compilePattern } from './regex-safety.js';
 import type { ChecksumName, CustomDetectorConfig } from './types.js';
 
 export const CHECKSUMS: Readonly<Record<ChecksumName, (compact: string) => boolean>> = {
@@ -11,7 +12,7 @@ export const CHECKSUMS: Readonly<Record<ChecksumName, (compact: string) => boole
 
 /** A detector from configuration; the config has been validated by `validateClassifierOptions`. */
 export function createCustomDetector(config: CustomDetectorConfig): Detector {
-  const re = new RegExp(config.pattern, `g${config.flags ?? ''}`);
+  const pattern = compilePattern(config.pattern, config.flags ?? '');
   const keywords = (config.keywords ?? []).map((k) => k.toLowerCase());
   const keywordRe = keywords.length > 0 ? new RegExp(keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'i') : undefined;
   const check = config.validate === undefined ? undefined : CHECKSUMS[config.validate];
@@ -21,19 +22,11 @@ export function createCustomDetector(config: CustomDetectorConfig): Detector {
     types: [config.type],
     scan(text: string, out: Candidate[]): void {
       if (keywordRe !== undefined && !keywordRe.test(text)) return;
-      re.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = re.exec(text)) !== null) {
-        if (m[0].length === 0) {
-          re.lastIndex++;
-          continue;
-        }
-        const s = m.index;
-        const e = s + m[0].length;
+      pattern.forEachMatch(text, (s, e) => {
         // Whole tokens only: a match glued to letters or digits is part of something else.
-        if (s > 0 && isWordChar(text.charCodeAt(s - 1)) && isWordChar(text.charCodeAt(s))) continue;
-        if (e < text.length && isWordChar(text.charCodeAt(e)) && isWordChar(text.charCodeAt(e - 1))) continue;
-        if (check !== undefined && !check(m[0].replace(/[\s\-.]/g, ''))) continue;
+        if (s > 0 && isWordChar(text.charCodeAt(s - 1)) && isWordChar(text.charCodeAt(s))) return;
+        if (e < text.length && isWordChar(text.charCodeAt(e)) && isWordChar(text.charCodeAt(e - 1))) return;
+        if (check !== undefined && !check(text.slice(s, e).replace(/[\s\-.]/g, ''))) return;
         out.push({
           type: config.type,
           ...(config.subtype === undefined ? {} : { subtype: config.subtype }),
@@ -41,7 +34,7 @@ export function createCustomDetector(config: CustomDetectorConfig): Detector {
           end: e,
           priority,
         });
-      }
+      });
     },
   };
 }

@@ -37,7 +37,10 @@ export type ChecksumName = 'luhn' | 'mod97' | 'iban' | 'verhoeff';
 export interface CustomDetectorConfig {
   /** Type name reported in findings, e.g. `UK_NINO`. Upper case, digits and underscores. */
   type: string;
-  /** JavaScript regular expression source. Nested quantifiers are refused. */
+  /**
+   * Regular expression source in the syntax JavaScript and RE2 share (no lookarounds or
+   * back-references); it always runs in linear time (regex-safety.ts).
+   */
   pattern: string;
   /** Extra flags among `i`, `m`, `s`, `u`. */
   flags?: string;

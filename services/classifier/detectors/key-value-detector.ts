@@ -1,5 +1,6 @@
 import { ssnValid } from '../checksums.js';
 import { type KeyNameMatcher, isPlaceholderValue } from '../key-name-rules.js';
+import type { EntityType } from '../types.js';
 import { type Candidate, type Detector, PRIORITY } from './detector.js';
 
 /** Words that end sensitive key names; the detector only looks where one occurs. */
@@ -113,6 +114,15 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
   return bare.span;
 }
 
+/**
+ * Where the key words of configured key-name rules can occur in text: each suffix as written in a
+ * key (`employeeid` in `employeeId`, `employee_id`, `EMPLOYEE-ID`).
+ */
+export function configuredKeyWords(suffixes: readonly string[]): RegExp {
+  const words = suffixes.map((s) => [...s].join('[_.-]?'));
+  return new RegExp(words.join('|'), 'gi');
+}
+
 /** The key-value detector, with the hook the single pass (single-pass.ts) calls where a key word may start. */
 export interface KeyValueDetector extends Detector {
   /**
@@ -127,7 +137,7 @@ export interface KeyValueDetector extends Detector {
  * Python-style quotes), `API_KEY=...`, `Password=...;` in connection strings, and
  * `password: ...` at the start of a line (YAML, HTTP headers).
  */
-export function createKeyValueDetector(matchKey: KeyNameMatcher): KeyValueDetector {
+export function createKeyValueDetector(matchKey: KeyNameMatcher, keyWords: RegExp = KEY_WORD, types: readonly EntityType[] = ['SECRET', 'US_SSN']): KeyValueDetector {
   /** The key word `word` matched at `p`: reads the key around it and its value; returns where the search resumes. */
   function handle(text: string, p: number, word: string, out: Candidate[]): number {
     let ke = p + word.length;
@@ -158,12 +168,12 @@ export function createKeyValueDetector(matchKey: KeyNameMatcher): KeyValueDetect
   }
 
   return {
-    name: 'key-value',
-    types: ['SECRET', 'US_SSN'],
+    name: keyWords === KEY_WORD ? 'key-value' : 'key-value:configured',
+    types,
     scan(text: string, out: Candidate[]): void {
-      KEY_WORD.lastIndex = 0;
+      keyWords.lastIndex = 0;
       let m: RegExpExecArray | null;
-      while ((m = KEY_WORD.exec(text)) !== null) KEY_WORD.lastIndex = handle(text, m.index, m[0], out);
+      while ((m = keyWords.exec(text)) !== null) keyWords.lastIndex = handle(text, m.index, m[0], out);
     },
     at(text: string, p: number, out: Candidate[]): number {
       STICKY_KEY_WORD.lastIndex = p;

@@ -296,7 +296,9 @@ export function createNumberDetector(enabled: ReadonlySet<EntityType>): NumberDe
     while (p < e) {
       const c = text.charCodeAt(p);
       const startable = isDigit(c) || c === 43 || c === 40;
-      if (startable && leftBoundary(text, p) && (p === s || !isDigit(text.charCodeAt(p - 1)))) {
+      // '+' starts a number even right after a '/' (+1 415-555-2671/+1 415-555-2672).
+      const boundary = leftBoundary(text, p) || (c === 43 && text.charCodeAt(p - 1) === 47);
+      if (startable && boundary && (p === s || !isDigit(text.charCodeAt(p - 1)))) {
         const end = tryAt(text, p, left, lastEnd === p - 1, out);
         if (end > p) {
           lastEnd = end;

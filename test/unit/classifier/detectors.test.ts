@@ -99,6 +99,7 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['PHONE_NUMBER', 'BR +5511912345678.', '+5511912345678'],
   ['PHONE_NUMBER', 'call 004917012345678 now', '004917012345678'],
   ['PHONE_NUMBER', 'phone=+44 20 7946 0958/ref=12', '+44 20 7946 0958'],
+  ['PHONE_NUMBER', 'numbers +1 415-555-2671/+1 415-555-2672', '+1 415-555-2672'],
   ['PHONE_NUMBER', '| Dana | 07579559535 |', '07579559535'],
   ['PHONE_NUMBER', 'the tool returned 0738826037 for her', '0738826037'],
   ['PHONE_NUMBER', 'IN 09352665085,', '09352665085'],

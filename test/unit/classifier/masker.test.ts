@@ -40,6 +40,19 @@ test('pseudonyms are keyed, stable, and join across formats', () => {
   assert.match(mask(BUILTIN_PROFILES.pseudonymize), /key \[SECRET\]/);
 });
 
+test('pseudonyms join the spellings of one phone number, IPv6 address or segwit address', () => {
+  const same = (...texts: string[]): void => {
+    const tokens = texts.map((t) => mask(BUILTIN_PROFILES.pseudonymize, `x ${t} y`));
+    assert.equal(new Set(tokens).size, 1, `${texts.join(' | ')} -> ${tokens.join(' | ')}`);
+    assert.match(tokens[0]!, /^x \[[A-Z_]+:[0-9a-f]{16}\] y$/);
+  };
+  same('+1 415-555-2671', '(415) 555-2671', '1-415-555-2671', '001 415 555 2671');
+  same('+44 20 7946 0958', '+44 (0)20 7946 0958', '0044 20 7946 0958');
+  same('2001:db8::1', '2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8:0:0:0:0:0:1');
+  same('bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', 'BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4');
+  assert.notEqual(mask(BUILTIN_PROFILES.pseudonymize, 'x +1 415-555-2671 y'), mask(BUILTIN_PROFILES.pseudonymize, 'x +1 415-555-2672 y'));
+});
+
 test('pseudonymize without a tenant key is a configuration error', () => {
   assert.throws(() => createMasker(BUILTIN_PROFILES.pseudonymize, {}), (err: unknown) => err instanceof TracefenceError && err.code === 'CONFIG_INVALID' && err.path === 'tenantKey');
   assert.throws(() => createMasker(BUILTIN_PROFILES.pseudonymize, { tenantKey: new Uint8Array(8) }), TracefenceError);
