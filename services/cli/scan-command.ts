@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { fstatSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describeError } from '../shared/errors.js';
 import {
@@ -13,46 +14,74 @@ import {
 } from '../classifier/index.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 10 * 1024 * 1024;
+/** Keeps a whole line and its decoded string well below V8's string length limit (~512 Mi chars). */
+export const MAX_MAX_LINE_BYTES = 256 * 1024 * 1024;
 export const KEY_ENV = 'TRACEFENCE_PSEUDONYM_KEY';
 
 const HELP = `Usage: tracefence scan [options] < input.jsonl > output.jsonl
 
 Reads JSON Lines on stdin, each {"id": string, "text": string}, and writes one line per input
 line, in order: {"id": ..., "findings": [{"type", "start", "end", "subtype"?}], "masked": "..."}.
-Offsets are JavaScript string indices (UTF-16 code units), end exclusive.
+Input must be UTF-8. Offsets are JavaScript string indices (UTF-16 code units), end exclusive.
+U+0085, U+2028 and U+2029 are written escaped (\\u2028) so every output line is one text line.
 
 Options:
   --profile NAME         redact (default) | partial | pseudonymize | drop
-  --keep-last N          characters kept by the partial profile (0-4, default 4)
+  --keep-last N          characters kept by the partial profile (integer 0-4, default 4)
   --key-file PATH        pseudonym key: the file's bytes, or hex if the file holds only hex digits
-                         (default: $${KEY_ENV}, hex or base64; at least 16 bytes)
-  --detectors PATH       JSON file with classifier options (customDetectors, keyNameRules, types)
-  --types A,B,...        only detect these types
-  --max-line-bytes N     longest accepted input line (default ${DEFAULT_MAX_LINE_BYTES})
+                         (default: $${KEY_ENV}: hex with an even number of digits, or
+                         canonical base64 (padded) or base64url (unpadded); at least 16 bytes)
+  --detectors PATH       JSON file with classifier options (customDetectors, keyNameRules, types);
+                         a leading byte-order mark is ignored
+  --types A,B,...        only detect these types (at least one)
+  --max-line-bytes N     longest accepted input line, line end excluded
+                         (default ${DEFAULT_MAX_LINE_BYTES}, at most ${MAX_MAX_LINE_BYTES})
   -h, --help             show this help
 
-A bad line (not JSON, no string id or text, too long) is reported on stderr with its line number
-and produces no output line; processing continues. Blank lines are skipped.
-Exit status: 0 when every line was processed, 1 when a line was bad or stdin failed,
-2 for a usage or configuration error.
+A bad line (not valid UTF-8, not JSON, no string id or text, too long) is reported on stderr with
+its line number and produces no output line; processing continues. Blank lines are skipped.
+Exit status:
+  0  every line was processed
+  1  a line was bad, reading stdin failed (e.g. stdin is a directory: EISDIR), or writing stdout
+     failed ("writing stdout failed: ENOSPC" on a full disk)
+  2  usage or configuration error, reported before any input is read
+A reader that closes stdout early (EPIPE, e.g. | head -1) is not an error: scan stops quietly,
+without reporting the line cut off, and exits 0 unless an earlier line was bad.
 `;
 
 class UsageError extends Error {}
 
-function decodeKey(text: string): Uint8Array {
-  const t = text.trim();
-  if (/^(?:[0-9a-fA-F]{2})+$/.test(t)) return Buffer.from(t, 'hex');
-  return Buffer.from(t, 'base64');
+/**
+ * Strict decoding so that one key has exactly one spelling: Buffer.from(.., 'base64') skips
+ * invalid characters and ignores trailing bits, which would let different strings mean one key.
+ */
+function decodeEnvKey(text: string): Uint8Array {
+  if (/^[0-9a-fA-F]+$/.test(text)) {
+    if (text.length % 2 === 0) return Buffer.from(text, 'hex');
+  } else if (/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+    const key = Buffer.from(text, 'base64');
+    if (key.toString('base64') === text) return key;
+  } else if (/^[A-Za-z0-9_-]+$/.test(text)) {
+    const key = Buffer.from(text, 'base64url');
+    if (key.toString('base64url') === text) return key;
+  }
+  // Never echo the value: it is key material.
+  throw new UsageError(`${KEY_ENV} must be hex (an even number of digits), canonical base64 or unpadded base64url`);
 }
 
 function readKey(keyFile: string | undefined): Uint8Array | undefined {
   if (keyFile !== undefined) {
-    const raw = readFileSync(keyFile);
+    let raw: Buffer;
+    try {
+      raw = readFileSync(keyFile);
+    } catch (err) {
+      throw new UsageError(`cannot read --key-file: ${(err as Error).message}`);
+    }
     const asText = raw.toString('latin1').trim();
     return /^(?:[0-9a-fA-F]{2}){16,}$/.test(asText) ? Buffer.from(asText, 'hex') : raw;
   }
   const env = process.env[KEY_ENV];
-  return env === undefined || env === '' ? undefined : decodeKey(env);
+  return env === undefined || env === '' ? undefined : decodeEnvKey(env);
 }
 
 interface ScanSetup {
@@ -88,36 +117,48 @@ function setup(args: string[]): ScanSetup | 'help' {
   if (!isBuiltinProfileName(profileName)) throw new UsageError(`unknown profile '${profileName}' (redact, partial, pseudonymize, drop)`);
   let profile: MaskingProfile = BUILTIN_PROFILES[profileName];
   if (v['keep-last'] !== undefined) {
-    const n = Number(v['keep-last']);
+    if (!/^[0-4]$/.test(v['keep-last'])) throw new UsageError('--keep-last must be an integer from 0 to 4');
     if (profileName !== 'partial') throw new UsageError('--keep-last applies to the partial profile only');
-    profile = { ...profile, default: { op: 'partial', keepLast: n } };
+    profile = { ...profile, default: { op: 'partial', keepLast: Number(v['keep-last']) } };
   }
 
   let maxLineBytes = DEFAULT_MAX_LINE_BYTES;
   if (v['max-line-bytes'] !== undefined) {
-    maxLineBytes = Number(v['max-line-bytes']);
-    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) throw new UsageError('--max-line-bytes must be a positive integer');
+    maxLineBytes = /^[1-9][0-9]*$/.test(v['max-line-bytes']) ? Number(v['max-line-bytes']) : 0;
+    if (maxLineBytes < 1 || maxLineBytes > MAX_MAX_LINE_BYTES) {
+      throw new UsageError(`--max-line-bytes must be an integer from 1 to ${MAX_MAX_LINE_BYTES}`);
+    }
   }
 
   let options: ClassifierOptions = {};
   if (v.detectors !== undefined) {
     try {
-      options = JSON.parse(readFileSync(v.detectors, 'utf8')) as ClassifierOptions;
+      const text = readFileSync(v.detectors, 'utf8');
+      options = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text) as ClassifierOptions;
     } catch (err) {
       throw new UsageError(`cannot read --detectors file: ${(err as Error).message}`);
     }
   }
-  if (v.types !== undefined) options = { ...options, types: v.types.split(',').map((t) => t.trim()).filter((t) => t !== '') };
-
-  let tenantKey: Uint8Array | undefined;
-  try {
-    tenantKey = readKey(v['key-file']);
-  } catch (err) {
-    throw new UsageError(`cannot read --key-file: ${(err as Error).message}`);
+  if (v.types !== undefined) {
+    const types = v.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    // An empty list would silently disable every detector.
+    if (types.length === 0) throw new UsageError('--types needs at least one type');
+    options = { ...options, types };
   }
+
+  const tenantKey = readKey(v['key-file']);
   const classifier = createClassifier(options);
   const masker = createMasker(profile, tenantKey === undefined ? { classifier } : { classifier, tenantKey });
   return { classifier, masker, maxLineBytes };
+}
+
+// Valid JSON unescaped, but line-splitting readers (e.g. Python's splitlines) break lines on them.
+const UNICODE_LINE_BREAK = /[\u0085\u2028\u2029]/;
+const UNICODE_LINE_BREAKS = /[\u0085\u2028\u2029]/g;
+
+function escapeLineBreaks(json: string): string {
+  if (!UNICODE_LINE_BREAK.test(json)) return json;
+  return json.replace(UNICODE_LINE_BREAKS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 type LineResult = { ok: true; output: string } | { ok: false; reason: string } | { ok: 'skip' };
@@ -137,7 +178,7 @@ function processLine(line: string, s: ScanSetup): LineResult {
   if (typeof text !== 'string') return { ok: false, reason: '"text" must be a string' };
   const findings = s.classifier.scanText(text);
   const masked = s.masker.maskText(text, findings);
-  return { ok: true, output: JSON.stringify({ id, findings, masked }) };
+  return { ok: true, output: escapeLineBreaks(JSON.stringify({ id, findings, masked })) };
 }
 
 /** `tracefence scan`: streams stdin line by line; see HELP for the contract. */
@@ -157,27 +198,31 @@ export async function scanCommand(args: string[]): Promise<number> {
     return 2;
   }
 
+  // Node gives a directory on stdin an empty stream instead of an error, so check first.
+  if (stdinIsDirectory()) {
+    process.stderr.write('tracefence scan: reading stdin failed: EISDIR: stdin is a directory\n');
+    return 1;
+  }
+
   const out = process.stdout;
   let pending: string[] = [];
   let pendingBytes = 0;
-  let outputClosed = false;
-  out.on('error', () => {
-    outputClosed = true; // reader went away (EPIPE): stop quietly
+  let writeError: NodeJS.ErrnoException | undefined;
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    writeError ??= err; // also reported to the write callback; the listener keeps it from throwing
   });
 
+  /** Writes the pending lines and waits until they were written or failed, so the exit status is known. */
   async function flush(): Promise<void> {
-    if (pending.length === 0 || outputClosed) return;
+    if (pending.length === 0 || writeError !== undefined) return;
     const chunk = pending.join('');
     pending = [];
     pendingBytes = 0;
-    if (!out.write(chunk)) await new Promise<void>((resolve) => {
-      const done = (): void => {
-        out.off('drain', done);
-        out.off('error', done);
+    await new Promise<void>((resolve) => {
+      out.write(chunk, (err) => {
+        if (err) writeError ??= err;
         resolve();
-      };
-      out.once('drain', done);
-      out.once('error', done);
+      });
     });
   }
 
@@ -186,6 +231,8 @@ export async function scanCommand(args: string[]): Promise<number> {
   let parts: Buffer[] = [];
   let size = 0;
   let tooLong = false;
+  // One spare byte so a line of exactly maxLineBytes still fits with the '\r' of a CRLF end.
+  const maxBuffered = s.maxLineBytes + 1;
 
   function report(reason: string): void {
     bad++;
@@ -194,11 +241,14 @@ export async function scanCommand(args: string[]): Promise<number> {
 
   function endLine(): void {
     lineNo++;
-    if (tooLong) {
+    let bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+    if (bytes.at(-1) === 13) bytes = bytes.subarray(0, -1); // the '\r' of CRLF is not part of the line
+    if (tooLong || bytes.length > s.maxLineBytes) {
       report(`line longer than ${s.maxLineBytes} bytes`);
+    } else if (!isUtf8(bytes)) {
+      report('not valid UTF-8'); // decoding would silently turn bad bytes into U+FFFD
     } else {
-      let line = (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString('utf8');
-      if (line.endsWith('\r')) line = line.slice(0, -1);
+      let line = bytes.toString('utf8');
       if (lineNo === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
       try {
         const r = processLine(line, s);
@@ -219,7 +269,7 @@ export async function scanCommand(args: string[]): Promise<number> {
 
   function append(b: Buffer): void {
     if (tooLong || b.length === 0) return;
-    if (size + b.length > s.maxLineBytes) {
+    if (size + b.length > maxBuffered) {
       tooLong = true; // drop what we have; the rest of the line is skipped as it arrives
       parts = [];
       size = 0;
@@ -229,6 +279,7 @@ export async function scanCommand(args: string[]): Promise<number> {
     size += b.length;
   }
 
+  let readError: unknown;
   try {
     for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
       let start = 0;
@@ -243,14 +294,30 @@ export async function scanCommand(args: string[]): Promise<number> {
         start = nl + 1;
       }
       if (pendingBytes >= 64 * 1024) await flush();
-      if (outputClosed) break;
+      if (writeError !== undefined) break;
     }
-    if (size > 0 || tooLong) endLine();
+    // After a write error the buffered bytes are a cut-off line, not the last line of the input.
+    if (writeError === undefined && (size > 0 || tooLong)) endLine();
   } catch (err) {
-    await flush();
-    process.stderr.write(`tracefence scan: reading stdin failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    readError = err;
   }
   await flush();
-  return bad > 0 ? 1 : 0;
+
+  if (readError !== undefined) {
+    process.stderr.write(`tracefence scan: reading stdin failed: ${readError instanceof Error ? readError.message : String(readError)}\n`);
+  }
+  if (writeError !== undefined && writeError.code !== 'EPIPE') {
+    process.stderr.write(`tracefence scan: writing stdout failed: ${writeError.code ?? writeError.message}\n`);
+    return 1;
+  }
+  // EPIPE: the reader has what it wanted (e.g. `| head`); not an error in itself.
+  return readError !== undefined || bad > 0 ? 1 : 0;
+}
+
+function stdinIsDirectory(): boolean {
+  try {
+    return fstatSync(0).isDirectory();
+  } catch {
+    return false; // no usable fd 0: let the stream report it
+  }
 }
