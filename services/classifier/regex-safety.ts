@@ -21,18 +21,18 @@ export function patternProblem(pattern: string, flags: string): string | undefin
   // JavaScript reads `[]` as an empty class and `[^]` as any character; RE2 reads a ']' there as a
   // literal. Refused, so that both engines see the same pattern.
   if (/(?:^|[^\\])\[\^?\]/.test(pattern)) return '[] and [^] are not supported';
+  try {
+    new RegExp(pattern, flags);
+  } catch (err) {
+    return `is not a valid regular expression (${(err as Error).message})`;
+  }
   let re2: RE2JS;
   try {
     re2 = RE2JS.compile(pattern, re2Flags(flags));
   } catch (err) {
     return `is not supported by the linear-time engine (${(err as Error).message.replace(/^error parsing regexp: /, '')}); lookarounds and back-references are not allowed`;
   }
-  try {
-    new RegExp(pattern, flags);
-  } catch (err) {
-    return `is not a valid regular expression (${(err as Error).message})`;
-  }
-  if (re2.matches('')) return 'must not match the empty string';
+  if (re2.matches('')) return 'matches the empty string (a finding at every position)';
   return undefined;
 }
 

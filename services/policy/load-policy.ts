@@ -4,6 +4,7 @@
  * frozen. The policy version is the sha256 of the exact file bytes, so any edit,
  * even a comment, yields a new version that is recorded on every decision.
  */
+import { patternProblem } from '../classifier/regex-safety.js';
 import { sha256Hex } from '../shared/sha256.js';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
@@ -455,16 +456,10 @@ function buildClassification(c: Checker, value: unknown): CustomDetector[] {
     const flags = d['flags'] === undefined ? '' : (c.string(d['flags'], `${p}.flags`, DETECTOR_FLAGS_PATTERN) ?? '');
     const description = c.optionalString(d['description'], `${p}.description`);
     if (type === undefined || pattern === undefined) return;
-    let re: RegExp;
-    try {
-      re = new RegExp(pattern, `u${flags}`);
-    } catch (err) {
-      c.add(`${p}.pattern`, `is not a valid regular expression: ${(err as Error).message}`);
-      return;
-    }
-    // A pattern that matches the empty string would report a finding at every position.
-    if (re.test('')) {
-      c.add(`${p}.pattern`, 'matches the empty string');
+    // The classifier's own check: a pattern it would refuse fails here, at start-up.
+    const problem = patternProblem(pattern, flags);
+    if (problem !== undefined) {
+      c.add(`${p}.pattern`, problem);
       return;
     }
     out.push({ type, pattern, flags, description });

@@ -220,6 +220,7 @@ const cases: [string, string, string, RegExp][] = [
   ['partial keeping nothing', base().replace('{ default: redact }', '{ default: redact, byType: { CREDIT_CARD: { op: partial } } }'), 'masking.profiles.default.byType.CREDIT_CARD', /keep at least one/],
   ['keepLast on redact', base().replace('{ default: redact }', '{ default: { op: redact, keepLast: 4 } }'), 'masking.profiles.default.default.keepLast', /only allowed with op partial/],
   ['unknown detector key', base('classification: { customDetectors: [{ type: EMP, pattern: "E[0-9]+", regex: x }] }'), 'classification.customDetectors[0].regex', /unknown key/],
+  ['detector pattern the classifier refuses', base('classification: { customDetectors: [{ type: EMP, pattern: "E(?=1)[0-9]{4}" }] }'), 'classification.customDetectors[0].pattern', /linear-time engine/],
   ['bad detector flags', base('classification: { customDetectors: [{ type: EMP, pattern: "E[0-9]+", flags: g }] }'), 'classification.customDetectors[0].flags', /must match/],
   ['lower-case detector type', base('classification: { customDetectors: [{ type: emp, pattern: "E[0-9]+" }] }'), 'classification.customDetectors[0].type', /must match/],
   ['ttl not a number', base('approval: { ttlHours: forever }'), 'approval.ttlHours', /must be a number/],
