@@ -131,8 +131,9 @@ export function createSecretDetector(rules: readonly SecretRule[] = SECRET_RULES
         end: span[1],
         priority: c.rule.generic === true ? PRIORITY.secret - 0.5 : PRIORITY.secret,
       });
-      // A generic match (Bearer ...) may still hold a specific one (a JWT) to find.
-      return c.rule.generic !== true && span[1] > resume ? span[1] : resume;
+      // A generic match (Bearer ...) may still hold a specific one (a JWT) to find, and so may the
+      // part of a match before the secret (the user name of https://ghp_...:x-oauth-basic@...).
+      return c.rule.generic !== true && span[0] === h && span[1] > resume ? span[1] : resume;
     }
     return resume;
   }

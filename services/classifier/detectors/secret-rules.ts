@@ -136,10 +136,12 @@ export const SECRET_RULES: readonly SecretRule[] = [
     subtype: 'basic_auth_password',
     keywords: ['-u ', '--user ', '--user='],
     // curl -u user:password, --user user:password: only the password. A numeric pair is a
-    // uid:gid (docker run -u 1000:1000).
-    pattern: /(?:-u |--user[ =])["']?[^\s:"'@]{1,128}:([^\s"']{1,256})/y,
-    validate: (s) => !/^\d+$/.test(s) && notPlaceholder(s),
+    // uid:gid (docker run -u 1000:1000). Generic, so that a key used as the user name
+    // (curl -u sk_live_...:) is still found on its own.
+    pattern: /(?:-u |--user[ =])["']?[^\s:"'@]{1,128}:([^\s"'«»“”‘’]{1,256})/y,
+    validate: (s) => /[A-Za-z0-9]/.test(s) && !/^\d+$/.test(s) && notPlaceholder(s),
     boundary: /[A-Za-z0-9_-]/,
+    generic: true,
   },
   {
     subtype: 'bearer_token',

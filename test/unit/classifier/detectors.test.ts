@@ -115,6 +115,9 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['SECRET', 'AccountName=acme;AccountKey=Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==;EndpointSuffix=core.windows.net', 'Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==', 'api_key'],
   ['SECRET', 'credential: «AKIAIOSFODNN7EXAMPLE»', 'AKIAIOSFODNN7EXAMPLE', 'aws_access_key_id'],
   ['SECRET', 'curl -u admin:curlPass! https://api.example.com', 'curlPass!', 'basic_auth_password'],
+  // A key used as the user name is found too.
+  ['SECRET', 'curl https://api.stripe.com/v1/charges -u sk_live_8MFiLEVCvBEmrJZowifJXDUy: ok', 'sk_live_8MFiLEVCvBEmrJZowifJXDUy', 'stripe_key'],
+  ['SECRET', 'git clone https://ghp_16C7e42F292c6912E7710c838347Ae178B4a:x-oauth-basic@github.com/org/repo', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'github_token'],
   // A quoted value runs to its closing quote.
   ['SECRET', 'redis:\n  password: \'two words here\'\n', 'two words here', 'password'],
   ['SECRET', 'export ADMIN_PASSWORD="open sesame 42"', 'open sesame 42', 'password'],
