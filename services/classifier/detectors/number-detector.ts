@@ -26,6 +26,7 @@ const CARD_GROUPED = /\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6
 const SSN = /\d{3}([- .])\d{2}\1\d{4}/y;
 const IPV4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/y;
 const SSN_CONTEXT = /ssn|social security|soc\.? sec/;
+const CARD_CONTEXT = /card|visa|master|amex|credit|debit|payment|\bpan\b|\bcc\b/;
 // The last words before a number name a product or business record (Part no. 512-34-7788).
 const RECORD_LABEL = /(?:^|[^a-z])(?:part|sku|item|article|model|serial|order|invoice|ticket|case|lot|batch|material|product)(?:[ _-]?(?:(?:no|nr|num)\.?|number|id|#))?[ \t:=#"'([]{0,4}$/;
 // Versions and numbered sections (§3.2.6.1, RFC 9110 section 3.2.6.1) are not addresses.
@@ -117,7 +118,11 @@ function cardAt(text: string, p: number, len: number): number {
     const d = text.slice(p, e);
     // 13 digits starting with 4 that are also a valid EAN-13 barcode (GS1 prefixes 400-440 are
     // Germany's) are taken for the barcode: 13-digit Visa numbers are long out of use.
-    return rightBoundary(text, e) && cardValid(d) && !(len === 13 && ean13Valid(d)) ? e : -1;
+    if (!rightBoundary(text, e) || !cardValid(d) || (len === 13 && ean13Valid(d))) return -1;
+    // An unbroken number labelled as an order or invoice ("order_id": "4891549782944987") is that
+    // record's id, unless a card word is near.
+    const before = contextBefore(text, p, 40);
+    return RECORD_LABEL.test(before.slice(-24)) && !CARD_CONTEXT.test(before) ? -1 : e;
   }
   if (len !== 4) return -1;
   const m = stick(CARD_GROUPED, text, p);

@@ -106,6 +106,7 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['PHONE_NUMBER', 'DE 01701234567', '01701234567'],
   ['CREDIT_CARD', 'amex "3757 7128 0185 607"', '3757 7128 0185 607'],
   ['CREDIT_CARD', '| 4242-4576-40674 |', '4242-4576-40674'],
+  ['CREDIT_CARD', 'paid by card for order: 4111111111111111', '4111111111111111'],
   ['IBAN_CODE', 'iban DE36-8825-4165-2769-2562-13 ok', 'DE36-8825-4165-2769-2562-13'],
   ['SECRET', 'url https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX ok', 'hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX', 'slack_webhook'],
   ['SECRET', 'token xapp-1-A0123BCDEF-4567890123-0a1b2c3d4e5f60718293a4b5c6d7e8f9', 'xapp-1-A0123BCDEF-4567890123-0a1b2c3d4e5f60718293a4b5c6d7e8f9', 'slack_token'],
@@ -174,6 +175,7 @@ const LOOK_ALIKES: string[] = [
   'https://jane@example.com/x and ssh://git@github.com/acme/x',
   'Part no. 512-34-7788 in stock, sku: 512-34-7788, "order_id": "512-34-7788"',
   'docker run -u 1000:1000 img && git push -u origin main',
+  '"order_id": "4891549782944987", invoice #4111111111111111',
 ];
 
 test('a number next to another token is still found; a 00 number inside a sequence of digit groups is not', () => {
