@@ -14,13 +14,21 @@ interface Rule {
 /** Built-in rules: a value under such a key is sensitive whatever it looks like. */
 const BUILTIN_RULES: readonly Rule[] = [
   { suffix: 'password', type: 'SECRET', subtype: 'password' },
+  { suffix: 'passwords', type: 'SECRET', subtype: 'password' },
+  { suffix: 'pass', type: 'SECRET', subtype: 'password' }, // db_pass, RABBITMQ_DEFAULT_PASS
   { suffix: 'passwd', type: 'SECRET', subtype: 'password' },
   { suffix: 'passphrase', type: 'SECRET', subtype: 'password' },
   { suffix: 'pwd', type: 'SECRET', subtype: 'password' },
   { suffix: 'secret', type: 'SECRET', subtype: 'secret' },
   { suffix: 'secretkey', type: 'SECRET', subtype: 'secret' },
+  { suffix: 'secretkeybase', type: 'SECRET', subtype: 'secret' },
+  { suffix: 'encryptionkey', type: 'SECRET', subtype: 'secret' },
+  { suffix: 'masterkey', type: 'SECRET', subtype: 'secret' },
+  { suffix: 'signingkey', type: 'SECRET', subtype: 'secret' },
   { suffix: 'token', type: 'SECRET', subtype: 'token' },
   { suffix: 'apikey', type: 'SECRET', subtype: 'api_key' },
+  { suffix: 'apikeys', type: 'SECRET', subtype: 'api_key' },
+  { suffix: 'subscriptionkey', type: 'SECRET', subtype: 'api_key' }, // Ocp-Apim-Subscription-Key
   { suffix: 'accesskey', type: 'SECRET', subtype: 'api_key' },
   { suffix: 'accountkey', type: 'SECRET', subtype: 'api_key' }, // Azure storage connection strings
   { suffix: 'privatekey', type: 'SECRET', subtype: 'private_key' },
@@ -30,6 +38,10 @@ const BUILTIN_RULES: readonly Rule[] = [
   { suffix: 'credentials', type: 'SECRET', subtype: 'credential' },
   { suffix: 'cookie', type: 'SECRET', subtype: 'cookie' },
   { suffix: 'sessionid', type: 'SECRET', subtype: 'session' },
+  { suffix: 'pin', type: 'SECRET', subtype: 'pin' },
+  { suffix: 'otp', type: 'SECRET', subtype: 'pin' },
+  { suffix: 'cvv', type: 'SECRET', subtype: 'pin' },
+  { suffix: 'cvc', type: 'SECRET', subtype: 'pin' },
   { suffix: 'ssn', type: 'US_SSN' },
   { suffix: 'socialsecurity', type: 'US_SSN' },
   { suffix: 'socialsecuritynumber', type: 'US_SSN' },
@@ -91,9 +103,19 @@ export function createKeyNameMatcher(extra: readonly KeyNameRuleConfig[] = []): 
 
 /**
  * Values under a sensitive key that are placeholders, not secrets: empty, null-ish, stars,
- * template variables, documentation stand-ins (YOUR_API_KEY_HERE), and labels this masker
+ * template variables (${VAR}, {{ var }}, ${{ secrets.X }}, %VAR%), documentation stand-ins
+ * (YOUR_API_KEY_HERE, changeme), references to where the secret lives, and labels this masker
  * already wrote.
  */
 export function isPlaceholderValue(v: string): boolean {
-  return /^(?:|\*+|x{3,}|null|none|nil|undefined|true|false|redacted|your[_-][a-z0-9_-]*|\[[A-Z_]+(?::[A-Za-z0-9_-]*)?\]|<[^<>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|%s)$/i.test(v);
+  return PLACEHOLDER.test(v) || REFERENCE.test(v);
 }
+
+const PLACEHOLDER =
+  /^(?:|\*+|x{3,}|null|none|nil|undefined|true|false|redacted|change_?me|changeit|your[_-][a-z0-9_-]*|\[[A-Z_]+(?::[A-Za-z0-9_-]*)?\]|<[^<>]*>|\$\{\{[^}]*\}\}|\$\{[^}]*\}|\{\{[^}]*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|%s)$/i;
+
+/**
+ * Code that reads the secret from somewhere else: a call (os.getenv(...), jsondecode(...)), a
+ * setting (settings.STRIPE_KEY, process.env.X) or a secret store path (vault:secret/...).
+ */
+const REFERENCE = /^(?:[A-Za-z_][\w.]{0,64}\(|(?:os|process|settings|config|env|self|this|vars?|local|secrets|params|args|ctx|context|app)\.[A-Za-z_][\w.]{0,64}$|vault:)/;

@@ -4,20 +4,27 @@ import type { EntityType } from '../types.js';
 import { type Candidate, type Detector, PRIORITY } from './detector.js';
 
 /** Words that end sensitive key names; the detector only looks where one occurs. */
-const KEY_WORD = /pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|acc(?:ess|ount)[_-]?key|private[_-]?key|auth(?:orization)?|credentials?|cookie|session[_-]?id|ssn|social[_-]?security/gi;
+const KEY_WORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|acc(?:ess|ount)[_-]?key|private[_-]?key|(?:encryption|master|signing|subscription)[_-]?key|auth(?:orization)?|credentials?|cookie|session[_-]?id|ssn|social[_-]?security|pin|otp|cv[vc]/gi;
 const STICKY_KEY_WORD = new RegExp(KEY_WORD.source, 'iy');
 /** The first three letters of every KEY_WORD alternative (case-insensitive): where a key word can start. */
-export const KEY_WORD_PREFIXES: readonly string[] = ['pas', 'pwd', 'sec', 'tok', 'api', 'acc', 'pri', 'aut', 'cre', 'coo', 'ses', 'ssn', 'soc'];
+export const KEY_WORD_PREFIXES: readonly string[] = ['pas', 'pwd', 'sec', 'tok', 'api', 'acc', 'pri', 'enc', 'mas', 'sig', 'sub', 'aut', 'cre', 'coo', 'ses', 'ssn', 'soc', 'pin', 'otp', 'cvv', 'cvc'];
 
 const MAX_KEY = 64;
 // After the key: closing quote (same as the opening one), separator, then the value (group 1).
-const JSON_VALUE = /\s{0,64}:\s{0,64}"((?:[^"\\\n]|\\.){1,2048})"/dy;
+// ':' in JSON, '=>' in Ruby and PHP hashes.
+const JSON_VALUE = /\s{0,64}(?::|=>)\s{0,64}"((?:[^"\\\n]|\\.){1,2048})"/dy;
 const JSON_NUMBER = /\s{0,64}:\s{0,64}(-?\d[\d.eE+-]{0,40})/dy;
 // JSON inside a JSON string: \" ends the value; an inner escape is \\ followed by \\, \" or a character.
 const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:\\\\(?:\\\\|\\"|[^\\])|\\[^"\\]|[^"\\]){1,2048})\\"/dy;
-const SINGLE_QUOTED_VALUE = /\s{0,64}[:=]\s{0,64}'([^'\\\n]{1,2048})'/dy;
+const SINGLE_QUOTED_VALUE = /\s{0,64}(?:[:=]|=>)\s{0,64}'([^'\\\n]{1,2048})'/dy;
+// define('DB_PASSWORD', '...') and ("password", "..."): a quoted key as the first argument of a call.
+const AUTH_SCHEME = /^(?:Bearer|Basic|Token|Digest) +/i;
+const SETTER_CALL = /(?:define|set\w{0,16}|put\w{0,16})\s{0,8}\(\s{0,8}$/i;
+const ARGUMENT_VALUE = /\s{0,64},\s{0,64}["']([^"'\\\n]{1,2048})["']/dy;
+// A command-line flag takes the next word (--password s3cret, --token=...).
+const FLAG_VALUE = /(?:[ \t]{1,8}|=)["']?([^\s"']{1,2048})/dy;
 // Typographic quotes (« », “ ”, ‘ ’, „, ‹ ›) around a value are not part of it.
-const BARE_VALUE = /[ \t]{0,64}([:=])[ \t]{0,64}["'«“‘„‹]?(?:(?:Bearer|Basic|Token|Digest) +)?([^\s"',;&<>)}\]«»“”‘’„‹›]{1,2048})/diy;
+const BARE_VALUE = /[ \t]{0,64}(:=|[:=])[ \t]{0,64}\\?["'«“‘„‹]?(?:(?:Bearer|Basic|Token|Digest) +)?((?:[^\s"',;&<>)}\]«»“”‘’„‹›\\]|\\(?![ntr])){1,2048})/diy;
 
 const PROSE_VALUE = /[ \t]{1,4}(?:is|was)[ \t]{1,4}["'`«“‘„‹]?([^\s"'`,;«»“”‘’„‹›]{4,256})/dy;
 
@@ -40,18 +47,29 @@ function closingQuote(text: string, vs: number): number | undefined {
   for (let i = vs; i < limit; i++) {
     const c = text[i]!;
     if (c === '\n' || c === '\r') return undefined;
-    if (close.includes(c)) return i > vs ? i : undefined;
+    // An escaped quote (password=\"...\" inside a string) ends at its backslash.
+    if (close.includes(c)) {
+      const end = text[i - 1] === '\\' ? i - 1 : i;
+      return end > vs ? end : undefined;
+    }
   }
   return undefined;
 }
 
-/** `${VAR}` and `{{ var }}`: the value regexes stop before '}', which belongs to the placeholder. */
+/**
+ * `${VAR}`, `{{ var }}`, `${{ secrets.X }}`, `[REDACTED]`: the value regexes stop at a space, '}' or
+ * ']', which still belong to the placeholder; it runs to its closing brackets on the same line.
+ */
 function withClosingBraces(text: string, span: [number, number]): [number, number] {
-  const v = text.slice(span[0], span[0] + 2);
-  if (v !== '${' && v !== '{{') return span;
-  let e = span[1];
-  while (e < text.length && e - span[1] < 2 && text.charCodeAt(e) === 125) e++;
-  return [span[0], e];
+  const v = text.slice(span[0], span[0] + 3);
+  const close = v.startsWith('${{') || v.startsWith('{{') ? '}}' : v.startsWith('${') ? '}' : v.startsWith('[') ? ']' : undefined;
+  if (close === undefined) return span;
+  const limit = Math.min(text.length, span[0] + 256);
+  for (let i = span[1] - 1; i < limit; i++) {
+    if (text[i] === '\n') break;
+    if (text.startsWith(close, i)) return [span[0], i + close.length];
+  }
+  return span;
 }
 
 function isKeyChar(c: number): boolean {
@@ -76,10 +94,16 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
   if (open === '"' && ks > 1 && text[ks - 2] === '\\' && text[ke] === '\\' && text[ke + 1] === '"') {
     return group1(ESCAPED_JSON_VALUE, text, ke + 2); // JSON inside a JSON string
   }
-  if (open === '"' && text[ke] === '"') return group1(JSON_VALUE, text, ke + 1) ?? group1(JSON_NUMBER, text, ke + 1);
-  if (open === "'" && text[ke] === "'") return group1(SINGLE_QUOTED_VALUE, text, ke + 1);
-  // Bare keys stand after a space, quote, '?', '&', ';' or '(' (shell, URL query, connection string).
-  if (!(ks === 0 || /[\s;&?"'`(]/.test(open ?? ''))) return undefined;
+  if ((open === '"' || open === "'") && text[ke] === open) {
+    const value = open === '"' ? (group1(JSON_VALUE, text, ke + 1) ?? group1(JSON_NUMBER, text, ke + 1)) : group1(SINGLE_QUOTED_VALUE, text, ke + 1);
+    if (value !== undefined || !SETTER_CALL.test(text.slice(Math.max(0, ks - 24), ks - 1))) return value;
+    return group1(ARGUMENT_VALUE, text, ke + 1);
+  }
+  if (text[ks] === '-' && text[ks + 1] === '-') return group1(FLAG_VALUE, text, ke);
+  // Bare keys stand after a space, quote, '?', '&', ';', '(' or ':' (shell, URL query, connection
+  // string, .npmrc's //host/:_authToken=), or after an escaped line break (\n inside JSON).
+  const escapedBreak = ks >= 2 && text[ks - 2] === '\\' && /[ntr]/.test(open ?? '');
+  if (!(ks === 0 || escapedBreak || /[\s;&?"'`(:]/.test(open ?? ''))) return undefined;
   const bare = group2(BARE_VALUE, text, ke);
   if (bare === undefined) {
     // Prose: "the password is Summer2024!" — a plain lower-case word ("is correct") is not a secret.
@@ -144,6 +168,8 @@ export function createKeyValueDetector(matchKey: KeyNameMatcher, keyWords: RegEx
     while (ke < text.length && ke - p < MAX_KEY && isKeyChar(text.charCodeAt(ke))) ke++;
     let ks = p;
     while (ks > 0 && p - ks < MAX_KEY && isKeyChar(text.charCodeAt(ks - 1))) ks--;
+    // \nDB_PASSWORD=... in escaped text: the 'n' belongs to the line break, not the key.
+    if (ks < p && text[ks - 1] === '\\' && /[ntr]/.test(text[ks]!)) ks++;
     const key = text.slice(ks, ke);
     const rule = matchKey(key);
     if (rule === undefined) return ke;
@@ -151,7 +177,7 @@ export function createKeyValueDetector(matchKey: KeyNameMatcher, keyWords: RegEx
     if (found === undefined) return ke;
     const span = withClosingBraces(text, found);
     const value = text.slice(span[0], span[1]);
-    if (isPlaceholderValue(value)) return ke;
+    if (isPlaceholderValue(value.replace(AUTH_SCHEME, ''))) return ke;
     // Under a bare key in text ("SSN: 000-12-3456", ssn=...) a value written like an SSN must pass
     // the SSN's validation; under a quoted (JSON) key any shape counts, as in structured data.
     if (rule.type === 'US_SSN' && !quotedKey(text, ks, ke) && SSN_SHAPE.test(value) && !ssnValid(value.replace(/[- ]/g, ''))) return ke;

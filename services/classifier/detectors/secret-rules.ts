@@ -88,6 +88,18 @@ export const SECRET_RULES: readonly SecretRule[] = [
     boundary: /[A-Za-z0-9_-]/,
   },
   {
+    subtype: 'npm_token',
+    keywords: ['npm_'],
+    pattern: /npm_[A-Za-z0-9]{36}/y,
+  },
+  {
+    // .netrc: machine host login user password secret
+    subtype: 'password',
+    keywords: ['machine '],
+    pattern: /machine[ \t]{1,8}[^\s]{1,256}(?:\s{1,8}login[ \t]{1,8}[^\s]{1,256})?\s{1,8}password[ \t]{1,8}([^\s]{1,256})/y,
+    validate: notPlaceholder,
+  },
+  {
     subtype: 'stripe_key',
     keywords: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_'],
     pattern: /[sr]k_(?:live|test)_[A-Za-z0-9]{10,247}/y,
@@ -134,11 +146,11 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     subtype: 'basic_auth_password',
-    keywords: ['-u ', '--user ', '--user='],
-    // curl -u user:password, --user user:password: only the password. A numeric pair is a
+    keywords: ['-u ', '--user ', '--user=', '-a ', '--auth ', '--auth='],
+    // curl -u user:password, --user user:password, httpie -a/--auth: only the password. A numeric pair is a
     // uid:gid (docker run -u 1000:1000). Generic, so that a key used as the user name
     // (curl -u sk_live_...:) is still found on its own.
-    pattern: /(?:-u |--user[ =])["']?[^\s:"'@]{1,128}:([^\s"'«»“”‘’]{1,256})/y,
+    pattern: /(?:-[ua] |--(?:user|auth)[ =])["']?[^\s:"']{1,128}:([^\s"'«»“”‘’]{1,256})/y,
     validate: (s) => /[A-Za-z0-9]/.test(s) && !/^\d+$/.test(s) && notPlaceholder(s),
     boundary: /[A-Za-z0-9_-]/,
     generic: true,

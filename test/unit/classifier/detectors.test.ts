@@ -116,6 +116,18 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['SECRET', 'AccountName=acme;AccountKey=Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==;EndpointSuffix=core.windows.net', 'Ehh6Ualhk9abcdEFGH1234567890abcdEF+/34567890ab==', 'api_key'],
   ['SECRET', 'credential: «AKIAIOSFODNN7EXAMPLE»', 'AKIAIOSFODNN7EXAMPLE', 'aws_access_key_id'],
   ['SECRET', 'curl -u admin:curlPass! https://api.example.com', 'curlPass!', 'basic_auth_password'],
+  ['SECRET', 'http -a alice.w@example.com:T0SDwB!exG16 GET x', 'T0SDwB!exG16', 'basic_auth_password'],
+  ['SECRET', 'machine api.example.com login bob password f20b20de-9a1c', 'f20b20de-9a1c', 'password'],
+  ['SECRET', '//registry.npmjs.org/:_authToken=npm_oHktAbCdEfGhIjKlMnOpQrStUvWxYz012345', 'npm_oHktAbCdEfGhIjKlMnOpQrStUvWxYz012345'],
+  ['SECRET', 'RABBITMQ_DEFAULT_PASS=kmwVFfDzuI-hcYGa', 'kmwVFfDzuI-hcYGa', 'password'],
+  ['SECRET', 'Ocp-Apim-Subscription-Key = fb8d1505aa', 'fb8d1505aa', 'api_key'],
+  ['SECRET', 'card pin = 4821', '4821', 'pin'],
+  ['SECRET', 'username=\\"app\\" password=\\"3eZgOE6Zr3-SDvil\\";', '3eZgOE6Zr3-SDvil', 'password'],
+  ['SECRET', '{"out": "A=1\\nDB_PASSWORD=oHtzJsK2\\nB=2"}', 'oHtzJsK2', 'password'],
+  ['SECRET', '"password"=>"G1xYrm!WAGwb#96"', 'G1xYrm!WAGwb#96', 'password'],
+  ['SECRET', "define( 'DB_PASSWORD', 'q2So5c!0Ngm4#58' );", 'q2So5c!0Ngm4#58', 'password'],
+  ['SECRET', 'docker login --password eyJwYXlsb2FkIjoi ghcr.io', 'eyJwYXlsb2FkIjoi', 'password'],
+  ['SECRET', 'password := "s3cr3tXY"', 's3cr3tXY', 'password'],
   // A key used as the user name is found too.
   ['SECRET', 'curl https://api.stripe.com/v1/charges -u sk_live_8MFiLEVCvBEmrJZowifJXDUy: ok', 'sk_live_8MFiLEVCvBEmrJZowifJXDUy', 'stripe_key'],
   ['SECRET', 'git clone https://ghp_16C7e42F292c6912E7710c838347Ae178B4a:x-oauth-basic@github.com/org/repo', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'github_token'],
@@ -176,6 +188,11 @@ const LOOK_ALIKES: string[] = [
   'Part no. 512-34-7788 in stock, sku: 512-34-7788, "order_id": "512-34-7788"',
   'docker run -u 1000:1000 img && git push -u origin main',
   '"order_id": "4891549782944987", invoice #4111111111111111',
+  // Placeholders and references under sensitive keys.
+  'NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\nREDIS_PASSWORD=changeme\npassword=[REDACTED]\nset PASSWORD=%DB_PASSWORD%',
+  'Authorization: Bearer <token>\napi_key = os.getenv("OPENAI_API_KEY")\npassword := os.Getenv("DB_PASSWORD")',
+  'token: vault:secret/data/ci#github_token and stripe.api_key = settings.STRIPE_KEY',
+  'print("password", "is required"); the test passed, bypass it; ls -a /tmp; git commit -a -m "fix: x"',
 ];
 
 test('a number next to another token is still found; a 00 number inside a sequence of digit groups is not', () => {
