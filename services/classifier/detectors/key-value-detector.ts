@@ -16,6 +16,7 @@ const JSON_VALUE = /\s{0,64}(?::|=>)\s{0,64}"((?:[^"\\\n]|\\.){1,2048})"/dy;
 const JSON_NUMBER = /\s{0,64}:\s{0,64}(-?\d[\d.eE+-]{0,40})/dy;
 // JSON inside a JSON string: \" ends the value; an inner escape is \\ followed by \\, \" or a character.
 const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:\\\\(?:\\\\|\\"|[^\\])|\\[^"\\]|[^"\\]){1,2048})\\"/dy;
+const DEEP_ESCAPED_VALUE = /\\{1,7}"\s{0,8}:\s{0,8}\\{1,7}"([^"\\\n]{1,2048})\\/dy;
 const SINGLE_QUOTED_VALUE = /\s{0,64}(?:[:=]|=>)\s{0,64}'([^'\\\n]{1,2048})'/dy;
 // define('DB_PASSWORD', '...') and ("password", "..."): a quoted key as the first argument of a call.
 const AUTH_SCHEME = /^(?:Bearer|Basic|Token|Digest) +/i;
@@ -24,7 +25,7 @@ const ARGUMENT_VALUE = /\s{0,64},\s{0,64}["']([^"'\\\n]{1,2048})["']/dy;
 // A command-line flag takes the next word (--password s3cret, --token=...).
 const FLAG_VALUE = /(?:[ \t]{1,8}|=)["']?([^\s"']{1,2048})/dy;
 // Typographic quotes (« », “ ”, ‘ ’, „, ‹ ›) around a value are not part of it.
-const BARE_VALUE = /[ \t]{0,64}(:=|[:=])[ \t]{0,64}\\?["'«“‘„‹]?(?:(?:Bearer|Basic|Token|Digest) +)?((?:[^\s"',;&<>)}\]«»“”‘’„‹›\\]|\\(?![ntr])){1,2048})/diy;
+const BARE_VALUE = /[ \t]{0,64}(:=|[:=])[ \t]{0,64}\\{0,7}["'«“‘„‹]?(?:(?:Bearer|Basic|Token|Digest) +)?((?:[^\s"',;&<>)}\]«»“”‘’„‹›\\]|\\(?![ntr])){1,2048})/diy;
 
 const PROSE_VALUE = /[ \t]{1,4}(?:is|was)[ \t]{1,4}["'`«“‘„‹]?([^\s"'`,;«»“”‘’„‹›]{4,256})/dy;
 
@@ -49,7 +50,8 @@ function closingQuote(text: string, vs: number): number | undefined {
     if (c === '\n' || c === '\r') return undefined;
     // An escaped quote (password=\"...\" inside a string) ends at its backslash.
     if (close.includes(c)) {
-      const end = text[i - 1] === '\\' ? i - 1 : i;
+      let end = i;
+      while (end > vs && text[end - 1] === '\\') end--;
       return end > vs ? end : undefined;
     }
   }
@@ -94,6 +96,8 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
   if (open === '"' && ks > 1 && text[ks - 2] === '\\' && text[ke] === '\\' && text[ke + 1] === '"') {
     return group1(ESCAPED_JSON_VALUE, text, ke + 2); // JSON inside a JSON string
   }
+  // JSON escaped more than once (\\\"password\\\":\\\"...\\\"): a value without quotes or backslashes.
+  if (open === '"' && text[ks - 2] === '\\' && text[ke] === '\\') return group1(DEEP_ESCAPED_VALUE, text, ke);
   if ((open === '"' || open === "'") && text[ke] === open) {
     const value = open === '"' ? (group1(JSON_VALUE, text, ke + 1) ?? group1(JSON_NUMBER, text, ke + 1)) : group1(SINGLE_QUOTED_VALUE, text, ke + 1);
     if (value !== undefined || !SETTER_CALL.test(text.slice(Math.max(0, ks - 24), ks - 1))) return value;
@@ -103,7 +107,7 @@ function valueSpan(text: string, ks: number, ke: number): [number, number] | und
   // Bare keys stand after a space, quote, '?', '&', ';', '(' or ':' (shell, URL query, connection
   // string, .npmrc's //host/:_authToken=), or after an escaped line break (\n inside JSON).
   const escapedBreak = ks >= 2 && text[ks - 2] === '\\' && /[ntr]/.test(open ?? '');
-  if (!(ks === 0 || escapedBreak || /[\s;&?"'`(:]/.test(open ?? ''))) return undefined;
+  if (!(ks === 0 || escapedBreak || /[\s;&?"'`(]/.test(open ?? '') || (open === ':' && text[ke] === '='))) return undefined;
   const bare = group2(BARE_VALUE, text, ke);
   if (bare === undefined) {
     // Prose: "the password is Summer2024!" — a plain lower-case word ("is correct") is not a secret.

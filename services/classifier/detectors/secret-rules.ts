@@ -88,6 +88,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
     boundary: /[A-Za-z0-9_-]/,
   },
   {
+    // docker login -u user -p password (and podman, helm registry login).
+    subtype: 'password',
+    keywords: ['login '],
+    pattern: /login(?:[ \t]{1,4}-{1,2}[a-z-]{1,16}(?:[ \t]{1,4}[^\s-][^\s]{0,256})?){0,4}[ \t]{1,4}(?:-p|--password)[ \t=]{1,4}["']?([^\s"']{1,256})/y,
+    validate: notPlaceholder,
+  },
+  {
     subtype: 'npm_token',
     keywords: ['npm_'],
     pattern: /npm_[A-Za-z0-9]{36}/y,

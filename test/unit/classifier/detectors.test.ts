@@ -128,6 +128,8 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['SECRET', "define( 'DB_PASSWORD', 'q2So5c!0Ngm4#58' );", 'q2So5c!0Ngm4#58', 'password'],
   ['SECRET', 'docker login --password eyJwYXlsb2FkIjoi ghcr.io', 'eyJwYXlsb2FkIjoi', 'password'],
   ['SECRET', 'password := "s3cr3tXY"', 's3cr3tXY', 'password'],
+  ['SECRET', String.raw`{"a":"{\"b\":\"{\\\"password\\\":\\\"hQtKLU09EU-6vEvs\\\"}\"}"}`, 'hQtKLU09EU-6vEvs', 'password'],
+  ['SECRET', "$ docker login -u ci-bot -p 'QAyfKa!3taOe#74' registry.gitlab.com", 'QAyfKa!3taOe#74', 'password'],
   // A key used as the user name is found too.
   ['SECRET', 'curl https://api.stripe.com/v1/charges -u sk_live_8MFiLEVCvBEmrJZowifJXDUy: ok', 'sk_live_8MFiLEVCvBEmrJZowifJXDUy', 'stripe_key'],
   ['SECRET', 'git clone https://ghp_16C7e42F292c6912E7710c838347Ae178B4a:x-oauth-basic@github.com/org/repo', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'github_token'],
@@ -192,6 +194,8 @@ const LOOK_ALIKES: string[] = [
   'NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\nREDIS_PASSWORD=changeme\npassword=[REDACTED]\nset PASSWORD=%DB_PASSWORD%',
   'Authorization: Bearer <token>\napi_key = os.getenv("OPENAI_API_KEY")\npassword := os.Getenv("DB_PASSWORD")',
   'token: vault:secret/data/ci#github_token and stripe.api_key = settings.STRIPE_KEY',
+  'secret_id = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-password-AbC1De"',
+  'Message-ID: <VaSBDKOB4XXNU2tUMPlJ@mail.acme-corp.io>',
   'print("password", "is required"); the test passed, bypass it; ls -a /tmp; git commit -a -m "fix: x"',
 ];
 
