@@ -34,6 +34,7 @@ const BUILTIN_RULES: readonly Rule[] = [
   { suffix: 'privatekey', type: 'SECRET', subtype: 'private_key' },
   { suffix: 'authorization', type: 'SECRET', subtype: 'authorization' },
   { suffix: 'auth', type: 'SECRET', subtype: 'authorization' },
+  { suffix: 'authkey', type: 'SECRET', subtype: 'secret' }, // WordPress AUTH_KEY, SECURE_AUTH_KEY
   { suffix: 'credential', type: 'SECRET', subtype: 'credential' },
   { suffix: 'credentials', type: 'SECRET', subtype: 'credential' },
   { suffix: 'cookie', type: 'SECRET', subtype: 'cookie' },

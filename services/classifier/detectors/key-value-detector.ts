@@ -19,6 +19,8 @@ const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:\\\\(?:\\\\|\\"|[^\\])|\\[^"
 const DEEP_ESCAPED_VALUE = /\\{1,7}"\s{0,8}:\s{0,8}\\{1,7}"([^"\\\n]{1,2048})\\/dy;
 const SINGLE_QUOTED_VALUE = /\s{0,64}(?:[:=]|=>)\s{0,64}'([^'\\\n]{1,2048})'/dy;
 // define('DB_PASSWORD', '...') and ("password", "..."): a quoted key as the first argument of a call.
+const NAME_LABEL = /name\s{0,4}[:=]\s{0,4}["']?$/i;
+const NEXT_LINE_VALUE = /["']?[ \t]{0,8}\r?\n[ \t-]{0,64}value[ \t]{0,4}:[ \t]{0,8}["']?([^\s"']{1,2048})/dy;
 const AUTH_SCHEME = /^(?:Bearer|Basic|Token|Digest) +/i;
 const SETTER_CALL = /(?:define|set\w{0,16}|put\w{0,16})\s{0,8}\(\s{0,8}$/i;
 const ARGUMENT_VALUE = /\s{0,64},\s{0,64}["']([^"'\\\n]{1,2048})["']/dy;
@@ -92,6 +94,11 @@ function group2(re: RegExp, text: string, p: number): { sep: string; span: [numb
 
 /** Where the value of the key at [ks, ke) is, if the text has a key-value shape there. */
 function valueSpan(text: string, ks: number, ke: number): [number, number] | undefined {
+  // Kubernetes env and name/value lists: `- name: API_KEY` then `value: "..."` on the next line.
+  if (NAME_LABEL.test(text.slice(Math.max(0, ks - 16), ks))) {
+    const next = group1(NEXT_LINE_VALUE, text, ke);
+    if (next !== undefined) return next;
+  }
   const open = ks > 0 ? text[ks - 1] : '';
   if (open === '"' && ks > 1 && text[ks - 2] === '\\' && text[ke] === '\\' && text[ke + 1] === '"') {
     return group1(ESCAPED_JSON_VALUE, text, ke + 2); // JSON inside a JSON string

@@ -130,6 +130,8 @@ const POSITIVES: Array<[type: string, text: string, value: string, subtype?: str
   ['SECRET', 'password := "s3cr3tXY"', 's3cr3tXY', 'password'],
   ['SECRET', String.raw`{"a":"{\"b\":\"{\\\"password\\\":\\\"hQtKLU09EU-6vEvs\\\"}\"}"}`, 'hQtKLU09EU-6vEvs', 'password'],
   ['SECRET', "$ docker login -u ci-bot -p 'QAyfKa!3taOe#74' registry.gitlab.com", 'QAyfKa!3taOe#74', 'password'],
+  ['SECRET', '      - name: API_KEY\n        value: "fKMnbrpn8sWpxXLDizcdVNKjrB1dnAPf"\n', 'fKMnbrpn8sWpxXLDizcdVNKjrB1dnAPf', 'api_key'],
+  ['SECRET', "define( 'AUTH_KEY', 'xv;Yk{%YDaQ?On6yAlnJ|,2qa' );", 'xv;Yk{%YDaQ?On6yAlnJ|,2qa', 'secret'],
   // A key used as the user name is found too.
   ['SECRET', 'curl https://api.stripe.com/v1/charges -u sk_live_8MFiLEVCvBEmrJZowifJXDUy: ok', 'sk_live_8MFiLEVCvBEmrJZowifJXDUy', 'stripe_key'],
   ['SECRET', 'git clone https://ghp_16C7e42F292c6912E7710c838347Ae178B4a:x-oauth-basic@github.com/org/repo', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'github_token'],
@@ -196,6 +198,7 @@ const LOOK_ALIKES: string[] = [
   'token: vault:secret/data/ci#github_token and stripe.api_key = settings.STRIPE_KEY',
   'secret_id = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-password-AbC1De"',
   'Message-ID: <VaSBDKOB4XXNU2tUMPlJ@mail.acme-corp.io>',
+  '- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef: {name: db}\n- name: LOG_LEVEL\n  value: debug',
   'print("password", "is required"); the test passed, bypass it; ls -a /tmp; git commit -a -m "fix: x"',
 ];
 
