@@ -153,11 +153,9 @@ function setup(args: string[]): ScanSetup | 'help' {
 }
 
 // Valid JSON unescaped, but line-splitting readers (e.g. Python's splitlines) break lines on them.
-const UNICODE_LINE_BREAK = /[\u0085\u2028\u2029]/;
 const UNICODE_LINE_BREAKS = /[\u0085\u2028\u2029]/g;
 
 function escapeLineBreaks(json: string): string {
-  if (!UNICODE_LINE_BREAK.test(json)) return json;
   return json.replace(UNICODE_LINE_BREAKS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

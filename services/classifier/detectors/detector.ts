@@ -66,10 +66,3 @@ export function rightBoundary(text: string, e: number): boolean {
 export function contextBefore(text: string, p: number, width: number): string {
   return text.slice(Math.max(0, p - width), p).toLowerCase();
 }
-
-const ID_LABEL = /(?:^|[^a-z])(?:ids?|no|nr|num|number|code|ref|sku|serial|ean|gtin|isbn|order|invoice|account|acct|material|part|article|item|batch|lot|ticket|case)[^a-z0-9]{0,4}$/;
-
-/** True when the last word before `p` names what follows as an id, code or reference (`Part no.`, `"order_id":`). */
-export function idLabelBefore(text: string, p: number): boolean {
-  return ID_LABEL.test(contextBefore(text, p, 24));
-}

@@ -78,7 +78,7 @@ function matchAt(text: string, at: number): [number, number] | undefined {
   if (FILE_TLDS.has(tld.toLowerCase())) return undefined;
   if (e < text.length && text.charCodeAt(e) === 64) return undefined; // a@b.c@d: not an address
   // Message ids (Message-ID: <unique@host>) name a message, not a person.
-  if (/message-id|in-reply-to|references/.test(text.slice(Math.max(0, s - 16), s).toLowerCase())) return undefined;
+  if (s > 0 && text.charCodeAt(s - 1) === 60 && /message-id|in-reply-to|references/.test(text.slice(Math.max(0, s - 16), s).toLowerCase())) return undefined;
     // git@github.com:org/repo.git is an SSH remote, not a person's address.
   if (local === 'git' && text.charCodeAt(e) === 58) return undefined;
   return [s, e];

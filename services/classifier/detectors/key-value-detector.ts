@@ -5,7 +5,6 @@ import { type Candidate, type Detector, PRIORITY } from './detector.js';
 
 /** Words that end sensitive key names; the detector only looks where one occurs. */
 const KEY_WORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|acc(?:ess|ount)[_-]?key|private[_-]?key|(?:encryption|master|signing|subscription)[_-]?key|auth(?:orization)?|credentials?|cookie|session[_-]?id|ssn|social[_-]?security|pin|otp|cv[vc]/gi;
-const STICKY_KEY_WORD = new RegExp(KEY_WORD.source, 'iy');
 /** The first three letters of every KEY_WORD alternative (case-insensitive): where a key word can start. */
 export const KEY_WORD_PREFIXES: readonly string[] = ['pas', 'pwd', 'sec', 'tok', 'api', 'acc', 'pri', 'enc', 'mas', 'sig', 'sub', 'aut', 'cre', 'coo', 'ses', 'ssn', 'soc', 'pin', 'otp', 'cvv', 'cvc'];
 
@@ -18,10 +17,11 @@ const JSON_NUMBER = /\s{0,64}:\s{0,64}(-?\d[\d.eE+-]{0,40})/dy;
 const ESCAPED_JSON_VALUE = /\s{0,64}:\s{0,64}\\"((?:\\\\(?:\\\\|\\"|[^\\])|\\[^"\\]|[^"\\]){1,2048})\\"/dy;
 const DEEP_ESCAPED_VALUE = /\\{1,7}"\s{0,8}:\s{0,8}\\{1,7}"([^"\\\n]{1,2048})\\/dy;
 const SINGLE_QUOTED_VALUE = /\s{0,64}(?:[:=]|=>)\s{0,64}'([^'\\\n]{1,2048})'/dy;
-// define('DB_PASSWORD', '...') and ("password", "..."): a quoted key as the first argument of a call.
+// Name/value lists (Kubernetes env): `name: API_KEY`, then `value: ...` on the next line.
 const NAME_LABEL = /name\s{0,4}[:=]\s{0,4}["']?$/i;
 const NEXT_LINE_VALUE = /["']?[ \t]{0,8}\r?\n[ \t-]{0,64}value[ \t]{0,4}:[ \t]{0,8}["']?([^\s"']{1,2048})/dy;
 const AUTH_SCHEME = /^(?:Bearer|Basic|Token|Digest) +/i;
+// define('DB_PASSWORD', '...') and os.Setenv("DB_PASSWORD", "..."): a quoted key as the first argument of a setter.
 const SETTER_CALL = /(?:define|set\w{0,16}|put\w{0,16})\s{0,8}\(\s{0,8}$/i;
 const ARGUMENT_VALUE = /\s{0,64},\s{0,64}["']([^"'\\\n]{1,2048})["']/dy;
 // A command-line flag takes the next word (--password s3cret, --token=...).
@@ -173,6 +173,7 @@ export interface KeyValueDetector extends Detector {
  * `password: ...` at the start of a line (YAML, HTTP headers).
  */
 export function createKeyValueDetector(matchKey: KeyNameMatcher, keyWords: RegExp = KEY_WORD, types: readonly EntityType[] = ['SECRET', 'US_SSN']): KeyValueDetector {
+  const stickyKeyWords = new RegExp(keyWords.source, 'iy');
   /** The key word `word` matched at `p`: reads the key around it and its value; returns where the search resumes. */
   function handle(text: string, p: number, word: string, out: Candidate[]): number {
     let ke = p + word.length;
@@ -213,8 +214,8 @@ export function createKeyValueDetector(matchKey: KeyNameMatcher, keyWords: RegEx
       while ((m = keyWords.exec(text)) !== null) keyWords.lastIndex = handle(text, m.index, m[0], out);
     },
     at(text: string, p: number, out: Candidate[]): number {
-      STICKY_KEY_WORD.lastIndex = p;
-      const m = STICKY_KEY_WORD.exec(text);
+      stickyKeyWords.lastIndex = p;
+      const m = stickyKeyWords.exec(text);
       return m === null ? -1 : handle(text, p, m[0], out);
     },
   };

@@ -1,4 +1,4 @@
-import { contextBefore, idLabelBefore, isDigit, rightBoundary } from './detector.js';
+import { contextBefore, isDigit, rightBoundary } from './detector.js';
 
 interface Group {
   start: number;
@@ -34,6 +34,9 @@ function trunkMobile(d: string): boolean {
   if (n === 10 && (c1 === 54 || c1 === 55)) return !isbn10Valid(d);
   return (n === 11 || n === 12) && c1 === 49 && d.charCodeAt(2) >= 53 && d.charCodeAt(2) <= 55;
 }
+
+/** The last word before a number names it as an id, code or reference (`"material_no":`, `order`). */
+const ID_LABEL = /(?:^|[^a-z])(?:ids?|no|nr|num|number|code|ref|sku|serial|ean|gtin|isbn|order|invoice|account|acct|material|part|article|item|batch|lot|ticket|case)[^a-z0-9]{0,4}$/;
 
 function isbn10Valid(d: string): boolean {
   let sum = 0;
@@ -226,7 +229,7 @@ export function matchPhone(text: string, p: number, limit: number = text.length)
       ok = (plus || (k > 1 ? !allFourDigitGroups(groups, k) : context === true)) && internationalValid(plus ? intl : intl.slice(2), groups, k, plus ? 0 : 2);
     } else {
       // An unbroken run right after an id label ("material_no":"07471933300") is that id.
-      if (k === 1 && context === false && idLabel === undefined) idLabel = idLabelBefore(text, p);
+      if (k === 1 && context === false && idLabel === undefined) idLabel = ID_LABEL.test(contextBefore(text, p, 24));
       ok = nationalValid(groups, k, digits, context === true, idLabel === true);
     }
     if (ok) return last.end;
