@@ -116,7 +116,10 @@ const PLACEHOLDER =
   /^(?:|\*+|x{3,}|null|none|nil|undefined|true|false|redacted|change_?me|changeit|your[_-][a-z0-9_-]*|\[[A-Z_]+(?::[A-Za-z0-9_-]*)?\]|<[^<>]*>|\$\{\{[^}]*\}\}|\$\{[^}]*\}|\{\{[^}]*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|%s)$/i;
 
 /**
- * Code that reads the secret from somewhere else: a call (os.getenv(...), jsondecode(...)), a
- * setting (settings.STRIPE_KEY, process.env.X) or a secret store path (vault:secret/...).
+ * Code that reads the secret from somewhere else: a method call (os.getenv(...)) or a known
+ * reading function (jsondecode(...)), a setting (settings.STRIPE_KEY, process.env.X) or a secret
+ * store path (vault:secret/...). Narrow on purpose: a password such as `Pa(ss)word1` or
+ * `app.secret99` is a value, not a reference.
  */
-const REFERENCE = /^(?:[A-Za-z_][\w.]{0,64}\(|(?:os|process|settings|config|env|self|this|vars?|local|secrets|params|args|ctx|context|app)\.[A-Za-z_][\w.]{0,64}$|vault:)/;
+const REFERENCE =
+  /^(?:(?:[A-Za-z_]\w{0,31}\.){1,4}[A-Za-z_]\w{0,63}\(|(?:getenv|jsondecode|yamldecode|file|lookup|env)\(|(?:os|process|settings|config|env|secrets|vars|params)\.[A-Za-z_][\w.]{0,64}$|vault:)/;

@@ -109,6 +109,12 @@ test('maskValue masks every string and whole values under sensitive keys', () =>
   assert.equal(input.user.email, 'a.b@example.com'); // input untouched
 });
 
+test('under a sensitive key, only code that reads a secret elsewhere is left; a password that looks like code is masked', () => {
+  const m = createMasker(BUILTIN_PROFILES.redact, { classifier });
+  const { value } = m.maskValue({ password: 'Pa(ss)word1', token: 'abc(def', secret: 'app.secret99', pwd: 'os.getenv("DB_PASSWORD")', api_key: 'settings.STRIPE_KEY' });
+  assert.deepEqual(value, { password: '[SECRET]', token: '[SECRET]', secret: '[SECRET]', pwd: 'os.getenv("DB_PASSWORD")', api_key: 'settings.STRIPE_KEY' });
+});
+
 test('maskValue with drop removes sensitive properties', () => {
   const masker = createMasker(BUILTIN_PROFILES.drop, { classifier });
   assert.deepEqual(masker.maskValue({ token: 'abc', keep: 'x a@b.example y' }).value, { keep: 'x  y' });
