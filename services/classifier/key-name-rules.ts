@@ -113,7 +113,7 @@ export function isPlaceholderValue(v: string): boolean {
 }
 
 const PLACEHOLDER =
-  /^(?:|\*+|x{3,}|null|none|nil|undefined|true|false|redacted|change_?me|changeit|your[_-][a-z0-9_-]*|\[[A-Z_]+(?::[A-Za-z0-9_-]*)?\]|<[^<>]*>|\$\{\{[^}]*\}\}|\$\{[^}]*\}|\{\{[^}]*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|%s)$/i;
+  /^(?:|\*+|x{3,}|null|none|nil|undefined|true|false|redacted|change_?me|changeit|your[_-][a-z0-9_-]{0,64}here|\[[A-Z_]+(?::[A-Za-z0-9_-]*)?\]|<[^<>]*>|\$\{\{[^}]*\}\}|\$\{[^}]*\}|\{\{[^}]*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|%s)$/i;
 
 /**
  * Code that reads the secret from somewhere else: a method call (os.getenv(...)) or a known
